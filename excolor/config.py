@@ -1,0 +1,132 @@
+"""The typed schema of a run, registered in Hydra's ConfigStore so bad keys and types fail at compose.
+
+Each section's dataclass lives beside the code it configures; this module only assembles them and
+checks what a schema cannot express (cross-field rules), raising ConfigError with the key to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from excolor.data import DataConfig, check_data
+from excolor.labels import LabelsConfig, check_labels
+from excolor.metrics import EvalSettings, check_settings
+from excolor.model import ModelConfig
+from excolor.regularizers import SCHEMAS
+from excolor.schedule import ScheduleConfig
+from excolor.surgery import AblationConfig, check_dims
+
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+"""The config groups (conf/ at the top of the repository; excolor is installed editable)."""
+
+
+class ConfigError(ValueError):
+    """A user-facing configuration mistake; the message names the key and the allowed values."""
+
+
+class Direction(Enum):
+    minimize = "minimize"
+    maximize = "maximize"
+
+
+class Aggregate(Enum):
+    """How a trial's objectives combine its seeds."""
+
+    median = "median"
+    mean = "mean"
+    worst = "worst"
+    second_worst = "second_worst"
+
+
+@dataclass
+class TrialConfig:
+    """Seeds scored per trial (null: just `seed`) and how their metrics become objectives."""
+
+    seeds: Optional[list[int]] = None
+    aggregate: Aggregate = Aggregate.median
+    fail_threshold: float = 0.02
+    require_no_failed_seeds: bool = False
+
+
+@dataclass
+class OutputsConfig:
+    plots: bool = True
+    weights: bool = True
+    quiet: bool = False
+
+
+@dataclass
+class ExcolorConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    regularizers: dict[str, Any] = field(default_factory=dict)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    ablation: AblationConfig = field(default_factory=AblationConfig)
+    eval: EvalSettings = field(default_factory=EvalSettings)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    logger: Optional[dict[str, Any]] = None
+    trial: TrialConfig = field(default_factory=TrialConfig)
+    outputs: OutputsConfig = field(default_factory=OutputsConfig)
+    objectives: dict[str, Direction] = field(default_factory=lambda: {"collateral_mse": Direction.minimize})
+    seed: int = 0
+    name: str = "excolor"
+
+
+def register_schema() -> None:
+    """Make `base_config` available to conf/config.yaml's defaults list."""
+    ConfigStore.instance().store(name="base_config", node=ExcolorConfig)
+
+
+def typed_regularizers(cfg: DictConfig) -> dict[str, dict[str, Any]]:
+    """Check every selected regularizer against the schema of the class it names; defaults filled in."""
+    typed: dict[str, dict[str, Any]] = {}
+    for name, node in cfg.regularizers.items():
+        target = node.get("_target_") if isinstance(node, DictConfig) else None
+        if target not in SCHEMAS:
+            raise ConfigError(
+                f"regularizers.{name}: _target_={target!r} is not a known regularizer class; "
+                f"allowed: {sorted(SCHEMAS)}"
+            )
+        try:
+            merged = OmegaConf.merge(OmegaConf.structured(SCHEMAS[target]), node)
+            typed[name] = OmegaConf.to_container(merged, resolve=True)
+        except OmegaConfBaseException as error:
+            raise ConfigError(f"regularizers.{name}: {error.msg} (key: regularizers.{name}.{error.key})") from None
+    return typed
+
+
+def check_config(cfg: DictConfig) -> ExcolorConfig:
+    """Every rule a schema cannot express, checked before anything is trained."""
+    typed: ExcolorConfig = OmegaConf.to_object(cfg)
+    typed.regularizers = typed_regularizers(cfg)
+    positive = {
+        "model.k_bottleneck": typed.model.k_bottleneck,
+        "model.width": typed.model.width,
+        "model.n_hidden": typed.model.n_hidden,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{key}={value} must be a positive integer")
+    checks = [
+        (lambda: check_data(typed.data)),
+        (lambda: check_labels(typed.labels)),
+        (lambda: check_settings(typed.eval)),
+        (lambda: check_dims(list(typed.ablation.dims), typed.model.k_bottleneck, typed.ablation.layer) if typed.ablation.dims else None),
+    ]
+    for check in checks:
+        try:
+            check()
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    if not typed.objectives:
+        raise ConfigError("objectives is empty: name at least one metric, e.g. objectives={collateral_mse: minimize}")
+    return typed

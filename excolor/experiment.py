@@ -1,0 +1,210 @@
+"""One straight line from validated configs to scored trials: build, fit, evaluate, ablate, evaluate.
+
+A *trial* is one configuration scored over its seeds; a *member* is one (trial, seed) pair. All
+members of a call train together as one stacked model (M = trials x seeds). A single run is one
+trial with one seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+
+from excolor.config import CONF_DIR, Aggregate, ConfigError, ExcolorConfig
+from excolor.data import ColorDataModule
+from excolor.metrics import MemberReport, evaluate
+from excolor.model import ColorMLP
+from excolor.module import ConceptDeletionModule, MemberSchedules
+from excolor.regularizers import Regularizer
+from excolor.schedule import Dopesheet, ScheduleError, load_schedule
+from excolor.surgery import apply_ablation
+
+log = logging.getLogger(__name__)
+
+MINIMIZE, MAXIMIZE = "minimize", "maximize"
+
+
+def known_regularizer_names() -> set[str]:
+    """Every regularizer preset in conf/regularizers/ (a schedule column may name any of them)."""
+    return {path.stem for path in (CONF_DIR / "regularizers").glob("*.yaml")}
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    report: MemberReport | None
+    failure: str | None = None
+
+
+@dataclass
+class TrialResult:
+    """What a trial produced: per-seed reports, aggregated metrics, its objectives."""
+
+    config: ExcolorConfig
+    seeds: list[SeedResult]
+    metrics: dict[str, float]
+    objectives: list[float]
+    failed_seeds: int
+    model: ColorMLP | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def failure(self) -> str | None:
+        """Why the trial cannot be scored (every seed failed), else None."""
+        reasons = [s.failure for s in self.seeds if s.report is None]
+        return "; ".join(f"seed {s.seed}: {s.failure}" for s in self.seeds) if len(reasons) == len(self.seeds) else None
+
+
+def trial_seeds(config: ExcolorConfig) -> list[int]:
+    return list(config.trial.seeds) if config.trial.seeds else [config.seed]
+
+
+def build_regularizers(config: ExcolorConfig) -> dict[str, Regularizer]:
+    """Instantiate every selected regularizer; a bad parameter names regularizers.<name>."""
+    built: dict[str, Regularizer] = {}
+    for name, node in config.regularizers.items():
+        try:
+            built[name] = instantiate(node, k_bottleneck=config.model.k_bottleneck)
+        except Exception as error:  # instantiate wraps the constructor's ValueError
+            cause = error.__cause__ or error
+            raise ConfigError(f"regularizers.{name}: {cause}") from None
+    return built
+
+
+def build_schedule(config: ExcolorConfig) -> Dopesheet:
+    """The run's dopesheet, its column names checked against the known regularizers."""
+    try:
+        sheet = load_schedule(config.schedule)
+        sheet.check_names(known=known_regularizer_names() | set(config.regularizers), selected=set(config.regularizers))
+    except ScheduleError as error:
+        raise ConfigError(str(error)) from None
+    return sheet
+
+
+def _stack_key(config: ExcolorConfig) -> tuple:
+    """What must be equal for two trials to share one stacked model (weights, schedule, labels may differ)."""
+    regs = {name: {k: v for k, v in r.items() if k != "weight"} for name, r in config.regularizers.items()}
+    return (repr(config.model), repr(config.data), repr(regs), list(config.labels.concepts), config.labels.hard,
+            repr(config.ablation), repr(config.eval), repr(config.trainer))
+
+
+def check_stackable(configs: list[ExcolorConfig]) -> None:
+    first = _stack_key(configs[0])
+    for config in configs[1:]:
+        if _stack_key(config) != first:
+            raise ConfigError("trials trained together must share model, data, label names and regularizer set")
+
+
+def member_schedules(trials: list[tuple[ExcolorConfig, Dopesheet, list[int]]]) -> MemberSchedules:
+    """Per-member lr and weight tables: weight multiplier x the schedule's track (1 where absent)."""
+    lr_rows, weight_rows = [], {name: [] for name in trials[0][0].regularizers}
+    for config, sheet, seeds in trials:
+        tracks = {name: torch.tensor(values, dtype=torch.float32) for name, values in sheet.resolve().items()}
+        if "lr" not in tracks:
+            raise ConfigError("the schedule has no `lr` track: add an lr column/keyframe")
+        for _ in seeds:
+            lr_rows.append(tracks["lr"] * config.schedule.lr_scale)
+            for name in weight_rows:
+                multiplier = float(config.regularizers[name]["weight"])
+                track = tracks.get(name, torch.ones(sheet.n_steps))
+                weight_rows[name].append(track * multiplier)
+    return MemberSchedules(torch.stack(lr_rows), {n: torch.stack(rows) for n, rows in weight_rows.items()})
+
+
+def aggregate(values: list[float], rule: Aggregate, direction: str) -> float:
+    """Combine one metric over seeds: median, mean, worst or second-worst for its direction."""
+    if not values:
+        return math.nan
+    if rule is Aggregate.median:
+        return statistics.median(values)
+    if rule is Aggregate.mean:
+        return statistics.fmean(values)
+    ordered = sorted(values, reverse=direction == MINIMIZE)  # worst first
+    return ordered[0] if rule is Aggregate.worst or len(ordered) == 1 else ordered[1]
+
+
+def seed_failed(report: MemberReport, threshold: float) -> str | None:
+    """SPEC's failure: collateral damage above the threshold, or no reconstruction at all."""
+    m = report.metrics
+    if not math.isfinite(m["recon_mse"]) or m["recon_mse"] > threshold:
+        return f"no reconstruction (recon_mse={m['recon_mse']:.3g} > {threshold})"
+    if m["collateral_mse"] > threshold:
+        return f"collateral damage (collateral_mse={m['collateral_mse']:.3g} > {threshold})"
+    return None
+
+
+def summarise(config: ExcolorConfig, seeds: list[SeedResult]) -> tuple[dict[str, float], list[float], int]:
+    """Aggregated metrics (plus spread and failure counts) and the trial's objectives."""
+    scored = [s.report.metrics for s in seeds if s.report is not None]
+    failed = sum(1 for s in seeds if s.report is None or seed_failed(s.report, config.trial.fail_threshold))
+    directions = {name: getattr(d, "value", d) for name, d in config.objectives.items()}
+    metrics: dict[str, float] = {}
+    for key in scored[0] if scored else []:
+        values = [m[key] for m in scored]
+        metrics[key] = aggregate(values, config.trial.aggregate, directions.get(key, MINIMIZE))
+        if len(seeds) > 1:
+            metrics[f"{key}_min"], metrics[f"{key}_max"] = min(values), max(values)
+    metrics["n_seeds"] = len(seeds)
+    metrics["failed_seeds"] = failed
+    objectives = [metrics.get(name, math.nan) for name in directions]
+    return metrics, objectives, failed
+
+
+def fit(members: ConceptDeletionModule, data: ColorDataModule, trainer_kwargs: dict[str, Any],
+        logger: Any, progress: bool) -> None:
+    """Lightning fit over all members for exactly the schedule's number of steps."""
+    kwargs = dict(trainer_kwargs)
+    kwargs.update(max_steps=members.schedules.n_steps, logger=logger if logger is not None else False,
+                  enable_progress_bar=progress)
+    trainer = L.Trainer(**kwargs)
+    trainer.fit(members, datamodule=data)
+
+
+def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False) -> list[TrialResult]:
+    """Train every (trial, seed) as one stacked model, ablate, evaluate, and score each trial."""
+    started = time.perf_counter()
+    check_stackable(configs)
+    sheets = [build_schedule(c) for c in configs]
+    if len({s.n_steps for s in sheets}) > 1:
+        raise ConfigError("trials trained together must have the same number of steps")
+    regularizers = build_regularizers(configs[0])
+    plan = [(c, s, trial_seeds(c)) for c, s in zip(configs, sheets)]
+    seeds = [seed for _, _, trial in plan for seed in trial]
+    schedules = member_schedules(plan).resized(configs[0].trainer.get("max_steps") or sheets[0].n_steps)
+    labels = [c.labels for c, _, trial in plan for _ in trial]
+
+    L.seed_everything(seeds[0], workers=False, verbose=False)
+    model = ColorMLP(configs[0].model, seeds)
+    data = ColorDataModule(configs[0].data, labels, seeds, schedules.n_steps)
+    module = ConceptDeletionModule(model, regularizers, schedules, list(configs[0].labels.concepts),
+                                   history_every=configs[0].trainer.get("log_every_n_steps") or 50)
+    fit(module, data, configs[0].trainer, logger, progress)
+
+    model.eval()
+    ablated = apply_ablation(model, configs[0].ablation)
+    reports = evaluate(model.reconstruct, ablated.reconstruct, configs[0].eval)
+    wall = time.perf_counter() - started
+
+    results, member = [], 0
+    for config, _, trial in plan:
+        seed_results = []
+        for seed in trial:
+            reason = module.failure_reason[member]
+            seed_results.append(SeedResult(seed, None if reason else reports[member], reason))
+            member += 1
+        first = member - len(trial)
+        metrics, objectives, failed = summarise(config, seed_results)
+        history = [{k: float(v[first]) if v.dim() else float(v) for k, v in row.items()} for row in module.history]
+        results.append(TrialResult(config, seed_results, metrics, objectives, failed,
+                                   model.member(first), history, wall))
+    return results
