@@ -83,7 +83,7 @@ class ExcolorConfig:
 
 def register_schema() -> None:
     """Make `base_config` available to conf/config.yaml's defaults list."""
-    ConfigStore.instance().store(name="base_config", node=ExcolorConfig)
+    ConfigStore.instance().store(name="base_config", node=ExcolorConfig, replace=True)
 
 
 def typed_regularizers(cfg: DictConfig) -> dict[str, dict[str, Any]]:

@@ -24,7 +24,7 @@ from excolor.data import ColorDataModule
 from excolor.metrics import MemberReport, evaluate
 from excolor.model import ColorMLP
 from excolor.module import ConceptDeletionModule, MemberSchedules
-from excolor.regularizers import Regularizer
+from excolor.regularizers import SCHEMAS, Regularizer
 from excolor.schedule import Dopesheet, ScheduleError, load_schedule
 from excolor.surgery import apply_ablation
 
@@ -74,7 +74,7 @@ def build_regularizers(config: ExcolorConfig) -> dict[str, Regularizer]:
     built: dict[str, Regularizer] = {}
     for name, node in config.regularizers.items():
         try:
-            built[name] = instantiate(node, k_bottleneck=config.model.k_bottleneck)
+            built[name] = instantiate(node, k_bottleneck=config.model.k_bottleneck, _execution_whitelist_=list(SCHEMAS))
         except Exception as error:  # instantiate wraps the constructor's ValueError
             cause = error.__cause__ or error
             raise ConfigError(f"regularizers.{name}: {cause}") from None
@@ -204,7 +204,7 @@ def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
             member += 1
         first = member - len(trial)
         metrics, objectives, failed = summarise(config, seed_results)
-        history = [{k: float(v[first]) if v.dim() else float(v) for k, v in row.items()} for row in module.history]
+        history = [{k: v.item() if k == "step" else float(v[first]) for k, v in row.items()} for row in module.history]
         results.append(TrialResult(config, seed_results, metrics, objectives, failed,
                                    model.member(first), history, wall))
     return results

@@ -131,6 +131,7 @@ def evaluate(intact: Reconstruct, ablated: Reconstruct, settings: EvalSettings) 
     out["collateral_mse"] = after[:, collateral].mean(dim=1)
     out["collateral_max"] = after[:, collateral].amax(dim=1)
     out["selectivity"] = out["red_mse"] / out["collateral_mse"].clamp_min(EPS)
+    out["log_selectivity"] = out["selectivity"].clamp_min(EPS).log()
     out["similarity_r2"] = pearson_r2(after, sim.pow(3))
     del after
 

@@ -13,13 +13,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
+LOGGER_TARGETS = ["lightning.pytorch.loggers.*"]
+"""The classes a `logger/` config may name."""
 
 
 def build_logger(cfg: DictConfig, output_dir: Path) -> Any:
     """Instantiate `cfg.logger` (None for logger=none) and record the full resolved config."""
     if cfg.get("logger") is None:
         return None
-    logger = instantiate(cfg.logger)
+    logger = instantiate(cfg.logger, _execution_whitelist_=LOGGER_TARGETS)
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     return logger
 

@@ -1,0 +1,81 @@
+"""excolor-train end to end: outputs, overrides, stacked == sequential, fail-fast errors."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from excolor.experiment import run_trials
+from tests.conftest import FAST, compose_config, run_cli
+
+
+def test_single_run_writes_outputs_and_prints_table(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli([*FAST, "outputs.plots=true", "logger=csv", f"hydra.run.dir={out}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("recon_mse", "red_mse", "collateral_mse", "collateral_max", "selectivity", "similarity_r2",
+                "median_mse", "max_mse", "median_mse_before", "max_mse_before", "named_red_after"):
+        assert math.isfinite(metrics[key]), key
+    rows = (out / "named_colors.csv").read_text().splitlines()
+    assert rows[0] == "name,r,g,b,mse_before,mse_after" and len(rows) == 18
+    for name in ("model.pt", "colors.png", "error_vs_hue.png", "latents.png", "history.csv", "csv/metrics.csv"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / ".hydra" / "config.yaml").exists()
+    assert "Named colours" in result.stdout and "collateral_mse" in result.stdout
+
+
+def test_documented_override_example(tmp_path):
+    args = ["model.k_bottleneck=6", "regularizers.anchor.weight=0.2", "ablation.dims=[0]", "seed=3",
+            "trainer.max_steps=100", "logger=none", "outputs.plots=false", "eval.hsv_cube=[24,8,8]",
+            f"hydra.run.dir={tmp_path / 'o'}"]
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    resolved = (tmp_path / "o" / ".hydra" / "config.yaml").read_text()
+    assert "k_bottleneck: 6" in resolved and "seed: 3" in resolved
+    history = (tmp_path / "o" / "history.csv").read_text().splitlines()
+    assert history[-1].startswith("99,")
+
+
+def test_same_seed_is_bit_identical():
+    config = compose_config([*FAST, "+experiment=ex2_9_1"])
+    first, second = run_trials([config]), run_trials([config])
+    assert first[0].metrics == second[0].metrics
+
+
+def test_stacked_trials_equal_sequential_runs():
+    """Batched members (different weights and seeds) == each trained alone, to float tolerance."""
+    overrides = [[*FAST, "+experiment=ex2_9_1", "regularizers.anchor.weight=0.5", "trial.seeds=[0,1]"],
+                 [*FAST, "+experiment=ex2_9_1", "regularizers.separate.weight=3.0", "seed=4"]]
+    configs = [compose_config(o) for o in overrides]
+    stacked = run_trials(configs)
+    for config, batched in zip(configs, stacked):
+        [alone] = run_trials([config])
+        for key in ("recon_mse", "red_mse", "collateral_mse", "median_mse"):
+            assert batched.metrics[key] == pytest.approx(alone.metrics[key], rel=1e-4, abs=1e-8), key
+        x = torch.rand(64, 3, generator=torch.Generator().manual_seed(0))
+        assert torch.allclose(batched.model.reconstruct(x), alone.model.reconstruct(x), atol=1e-5)
+    assert stacked[0].metrics["n_seeds"] == 2 and "red_mse_min" in stacked[0].metrics
+
+
+@pytest.mark.parametrize("override, words", [
+    (["model=k9"], ["model", "k5_n2"]),
+    (["model.depth=3"], ["depth"]),
+    (["regularizers.anchor.weight=abc"], ["regularizers.anchor", "weight"]),
+    (["regularizers=[anchor,bogus]"], ["bogus"]),
+    (["ablation.dims=[7]"], ["ablation.dims", "k_bottleneck=5"]),
+    (["model.k_bottleneck=0"], ["model.k_bottleneck"]),
+    (["data.batch_size=-1"], ["data.batch_size"]),
+    (["schedule.csv=/nonexistent.csv", "schedule.keyframes=[]"], ["/nonexistent.csv"]),
+    (["+schedule.keyframes.0.bogus_reg=1"], ["bogus_reg", "lr"]),
+    (["data.sampler=sideways"], ["data.sampler", "weighted"]),
+])
+def test_bad_input_fails_fast_naming_the_key(tmp_path, override, words):
+    result = run_cli([*FAST, *override, f"hydra.run.dir={tmp_path / 'o'}"], cwd=tmp_path, timeout=60)
+    assert result.returncode != 0
+    message = result.stderr + result.stdout
+    for word in words:
+        assert word in message, (word, message[-2000:])
+    assert "Traceback" not in message, message[-2000:]
+    assert not (tmp_path / "o" / "history.csv").exists()  # no training happened
