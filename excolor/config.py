@@ -64,6 +64,15 @@ class OutputsConfig:
 
 
 @dataclass
+class SweepConfig:
+    """Search space of `-m sweep=NAME`: every selected regularizer's weight, log-uniform."""
+
+    name: str = "sweep"
+    weight_range: Optional[list[float]] = None
+    ranges: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
 class ExcolorConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -76,6 +85,7 @@ class ExcolorConfig:
     logger: Optional[dict[str, Any]] = None
     trial: TrialConfig = field(default_factory=TrialConfig)
     outputs: OutputsConfig = field(default_factory=OutputsConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
     objectives: dict[str, Direction] = field(default_factory=lambda: {"collateral_mse": Direction.minimize})
     seed: int = 0
     name: str = "excolor"

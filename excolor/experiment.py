@@ -91,17 +91,17 @@ def build_schedule(config: ExcolorConfig) -> Dopesheet:
     return sheet
 
 
-def _stack_key(config: ExcolorConfig) -> tuple:
+def stack_key(config: ExcolorConfig) -> str:
     """What must be equal for two trials to share one stacked model (weights, schedule, labels may differ)."""
     regs = {name: {k: v for k, v in r.items() if k != "weight"} for name, r in config.regularizers.items()}
-    return (repr(config.model), repr(config.data), repr(regs), list(config.labels.concepts), config.labels.hard,
-            repr(config.ablation), repr(config.eval), repr(config.trainer))
+    return repr((config.model, config.data, regs, list(config.labels.concepts), config.labels.hard,
+                 config.ablation, config.eval, config.trainer))
 
 
 def check_stackable(configs: list[ExcolorConfig]) -> None:
-    first = _stack_key(configs[0])
+    first = stack_key(configs[0])
     for config in configs[1:]:
-        if _stack_key(config) != first:
+        if stack_key(config) != first:
             raise ConfigError("trials trained together must share model, data, label names and regularizer set")
 
 

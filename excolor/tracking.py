@@ -1,6 +1,8 @@
 """Experiment tracking: the Lightning logger of a run (csv, wandb or none) and W&B extras.
 
-W&B runs offline unless WANDB_MODE says otherwise; `wandb sync` uploads later.
+W&B runs offline unless WANDB_MODE says otherwise; `wandb sync` uploads later. In a sweep, every
+trial is one W&B run in a group named after the study, job type `trial`, with its sampled
+parameters as top-level config keys and its metrics in the summary.
 """
 
 from __future__ import annotations
@@ -10,31 +12,61 @@ from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 LOGGER_TARGETS = ["lightning.pytorch.loggers.*"]
 """The classes a `logger/` config may name."""
 
 
-def build_logger(cfg: DictConfig, output_dir: Path) -> Any:
-    """Instantiate `cfg.logger` (None for logger=none) and record the full resolved config."""
-    if cfg.get("logger") is None:
+def _is_wandb(spec: dict[str, Any]) -> bool:
+    return str(spec.get("_target_", "")).endswith("WandbLogger")
+
+
+def _number(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def sweep_identity(hydra_cfg: Any) -> dict[str, Any] | None:
+    """For a trial of a multirun: its study (W&B group), number and overrides (its sampled values)."""
+    if str(hydra_cfg.mode) != "RunMode.MULTIRUN":
         return None
-    logger = instantiate(cfg.logger, _execution_whitelist_=LOGGER_TARGETS)
-    logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    overrides = [o.split("=", 1) for o in hydra_cfg.overrides.task if "=" in o]
+    study = hydra_cfg.sweeper.get("study_name") or hydra_cfg.job.name
+    return {"study": str(study), "number": int(hydra_cfg.job.num),
+            "params": {key.lstrip("+~"): _number(value) for key, value in overrides}}
+
+
+def build_logger(resolved: dict[str, Any], trial: dict[str, Any] | None = None) -> Any:
+    """Instantiate the run's `logger` (None for logger=none) and record the full resolved config."""
+    spec = resolved.get("logger")
+    if spec is None:
+        return None
+    spec = dict(spec)
+    if _is_wandb(spec) and trial:
+        spec.update(group=trial["study"], job_type="trial", name=f"{trial['study']}-{trial['number']}")
+    logger = instantiate(spec, _execution_whitelist_=LOGGER_TARGETS)
+    config = dict(resolved)
+    if trial:
+        config.update(trial["params"])  # sampled values as top-level keys: W&B's panels compare them
+    logger.log_hyperparams(config)
     return logger
 
 
-def _is_wandb(logger: Any) -> bool:
-    return type(logger).__name__ == "WandbLogger"
+def replay_history(logger: Any, history: list[dict[str, float]]) -> None:
+    """Send a trial's recorded training curves to its logger after a stacked (batched) fit."""
+    for row in history:
+        step = int(row["step"])
+        logger.log_metrics({f"train/{k}": v for k, v in row.items() if k != "step"}, step=step)
 
 
 def finish_logger(logger: Any, result: Any, output_dir: Path, failed: bool = False) -> None:
     """Summary metrics, named-colour table and plots to W&B; then close the run."""
     if logger is None:
         return
-    if not _is_wandb(logger):
+    if type(logger).__name__ != "WandbLogger":
         logger.finalize("failed" if failed else "success")
         return
     import wandb

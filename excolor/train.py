@@ -1,12 +1,18 @@
 """`excolor-train`: the Hydra entrypoint. Reads top to bottom like one experiment.
 
-    compose + schema check -> check_config -> run_trials (fit, ablate, evaluate) -> outputs -> objectives
+    compose + schema check -> prepare (check_config) -> run_trials (fit, ablate, evaluate)
+    -> outputs + logger -> objectives
+
+The same two steps serve the batched launcher (excolor/launcher.py), which prepares a whole batch of
+sweep trials and trains them as one stacked model.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +25,33 @@ from excolor import console, outputs, plots
 from excolor.config import CONF_DIR, ConfigError, ExcolorConfig, check_config, register_schema
 from excolor.experiment import TrialResult, run_trials
 from excolor.surgery import apply_ablation
-from excolor.tracking import build_logger, finish_logger
+from excolor.tracking import build_logger, finish_logger, replay_history, sweep_identity
 
 log = logging.getLogger("excolor")
 register_schema()
+Objectives = float | tuple[float, ...]
+
+
+@dataclass
+class PreparedTrial:
+    """A checked config, its fully resolved form (for loggers) and where its outputs go."""
+
+    config: ExcolorConfig
+    resolved: dict[str, Any]
+    output_dir: Path
+    sweep_trial: dict[str, Any] | None = None
+
+
+def prepare_trial(cfg: DictConfig) -> PreparedTrial:
+    """Everything that can fail on bad input, before any training (runs inside Hydra's job context)."""
+    config = check_config(cfg)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    hydra_cfg = HydraConfig.get()
+    return PreparedTrial(config, resolved, Path(hydra_cfg.runtime.output_dir), sweep_identity(hydra_cfg))
 
 
 def write_outputs(result: TrialResult, output_dir: Path) -> None:
     """metrics.json, per-seed metrics, named colours, history, weights and plots of one trial."""
-    outputs.write_json(output_dir / outputs.METRICS_FILE, result.metrics)
     outputs.write_json(output_dir / outputs.SEED_METRICS_FILE, [
         {"seed": s.seed, "failure": s.failure, **(s.report.metrics if s.report else {})} for s in result.seeds])
     outputs.write_rows(output_dir / outputs.HISTORY_FILE, result.history)
@@ -36,44 +60,77 @@ def write_outputs(result: TrialResult, output_dir: Path) -> None:
         outputs.write_rows(output_dir / outputs.NAMED_COLORS_FILE, first.named_colors)
     if result.model is not None and result.config.outputs.weights:
         outputs.save_model(output_dir / outputs.WEIGHTS_FILE, result.model)
-    if result.model is not None and result.config.outputs.plots:
+    if result.model is not None and result.config.outputs.plots and first is not None:
         ablated = apply_ablation(result.model, result.config.ablation)
         plots.plot_color_slices(result.model.reconstruct, ablated.reconstruct, output_dir / "colors.png")
         plots.plot_error_vs_hue(result.model.reconstruct, ablated.reconstruct, output_dir / "error_vs_hue.png")
         plots.plot_latents(result.model.encode, output_dir / "latents.png")
         plots.plot_latents(ablated.encode, output_dir / "latents_ablated.png")
+    outputs.write_json(output_dir / outputs.METRICS_FILE, result.metrics)  # last: its presence means "done"
 
 
-def report(result: TrialResult) -> None:
+def report(result: TrialResult, output_dir: Path) -> None:
     """The end of a run on the terminal: named colours (first seed) and key metrics."""
     first = result.seeds[0].report
     if first is not None:
         print(f"\nNamed colours, seed {result.seeds[0].seed} (MSE before / after ablation):")
         print(console.named_color_table(first.named_colors))
-    print(f"\nKey metrics ({'median over ' + str(len(result.seeds)) + ' seeds' if len(result.seeds) > 1 else 'seed ' + str(result.seeds[0].seed)}):")
+    seeds = len(result.seeds)
+    print(f"\nKey metrics ({f'median over {seeds} seeds' if seeds > 1 else f'seed {result.seeds[0].seed}'}):")
     print(console.metrics_table(result.metrics))
-    print(f"\nwall time {result.wall_s:.1f} s")
+    print(f"\nwall time {result.wall_s:.1f} s; outputs: {output_dir}")
 
 
-def run(cfg: DictConfig) -> float | tuple[float, ...]:
-    """One trial: check, train every seed, evaluate, write outputs; return the objectives."""
-    config: ExcolorConfig = check_config(cfg)
-    output_dir = Path(HydraConfig.get().runtime.output_dir)
-    logger = build_logger(cfg, output_dir)
-    try:
-        progress = sys.stderr.isatty() and not config.outputs.quiet
-        [result] = run_trials([config], logger=logger, progress=progress)
-        write_outputs(result, output_dir)
-        finish_logger(logger, result, output_dir)
-    except BaseException:
-        finish_logger(logger, None, output_dir, failed=True)
-        raise
+def _quiet_libraries() -> None:
+    """Trials in a sweep print one line each (from the sweeper), not Lightning's banners."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module="lightning")
+
+
+def _objectives(result: TrialResult) -> Objectives:
     if result.failure:
         raise RuntimeError(f"trial failed: {result.failure}")
-    if not config.outputs.quiet:
-        report(result)
-        print(f"outputs: {output_dir}")
     return result.objectives[0] if len(result.objectives) == 1 else tuple(result.objectives)
+
+
+def run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Objectives | BaseException]:
+    """Train the trials as one stacked model; write each one's outputs and logs; return objectives.
+
+    `live`: a single trial whose Lightning logger records during training (and shows a progress bar
+    on a terminal); otherwise each trial's logger receives its recorded history afterwards.
+    """
+    if any(t.config.outputs.quiet for t in trials):
+        _quiet_libraries()
+    live_logger = build_logger(trials[0].resolved, trials[0].sweep_trial) if live else None
+    progress = live and sys.stderr.isatty() and not trials[0].config.outputs.quiet
+    try:
+        results = run_trials([t.config for t in trials], logger=live_logger, progress=progress)
+    except BaseException:
+        finish_logger(live_logger, None, trials[0].output_dir, failed=True)
+        raise
+    returns: list[Objectives | BaseException] = []
+    for trial, result in zip(trials, results):
+        write_outputs(result, trial.output_dir)
+        logger = live_logger or build_logger(trial.resolved, trial.sweep_trial)
+        if logger is not None and not live:
+            replay_history(logger, result.history)
+        finish_logger(logger, result, trial.output_dir, failed=result.failure is not None)
+        if not trial.config.outputs.quiet:
+            report(result, trial.output_dir)
+        try:
+            returns.append(_objectives(result))
+        except RuntimeError as error:
+            returns.append(error)
+    return returns
+
+
+def run(cfg: DictConfig) -> Objectives:
+    """One trial (all its seeds) in this process."""
+    [outcome] = run_prepared([prepare_trial(cfg)], live=True)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config")

@@ -1,0 +1,253 @@
+"""`hydra/sweeper=excolor`: Hydra's Optuna sweeper, adapted to concept-deletion studies.
+
+What it adds to the stock 1.4 sweeper (whose keys n_trials, storage, study_name, n_jobs, sampler and
+params all keep working as documented):
+- the search space follows the selected regularizers: every `regularizers.<name>.weight` is searched
+  on a log scale over `sweep.weight_range` (or `sweep.ranges.<name>`), no YAML edit needed;
+- directions come from the run's `objectives` (metric: minimize|maximize), one source of truth;
+- a trial that raises or whose loss goes non-finite is recorded FAILED with its reason, the sweep
+  goes on, and it ends non-zero only when every trial failed;
+- each trial's metrics, per-seed values and failed-seed count are saved as Optuna user attributes,
+  trials left RUNNING by a killed sweep are marked failed on resume, and one line per finished
+  trial is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import optuna
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from hydra.utils import instantiate
+from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl, create_params_from_overrides
+from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from excolor import outputs
+from excolor.config import ConfigError
+
+log = logging.getLogger(__name__)
+WORKER_ATTR = "excolor_worker"
+REASON_ATTR = "fail_reason"
+
+
+def weight_key(regularizer: str) -> str:
+    return f"regularizers.{regularizer}.weight"
+
+
+def weight_space(config: DictConfig) -> list[str]:
+    """`regularizers.<name>.weight=tag(log, interval(lo, hi))` for every selected regularizer."""
+    sweep = config.get("sweep") or {}
+    selected = list(config.regularizers)
+    ranges = dict(sweep.get("ranges") or {})
+    unknown = sorted(set(ranges) - set(selected))
+    if unknown:
+        raise ConfigError(
+            f"sweep.ranges names {unknown}, which this run does not select; selected regularizers: {selected} "
+            f"(add one with regularizers=[...] or drop it from sweep.ranges)"
+        )
+    default = sweep.get("weight_range")
+    space = []
+    for name in selected:
+        low, high = ranges.get(name, default) or (None, None)
+        if low is None:
+            continue
+        space.append(f"{weight_key(name)}=tag(log, interval({float(low)}, {float(high)}))")
+    return space
+
+
+def check_space(distributions: dict[str, BaseDistribution], selected: Sequence[str]) -> None:
+    """A searched regularizer must be selected; a range must be non-empty; a log range must be > 0."""
+    for key, dist in distributions.items():
+        parts = key.split(".")
+        if parts[0] == "regularizers" and len(parts) > 1 and parts[1] not in selected:
+            raise ConfigError(f"the sweep space searches {key}, but regularizer {parts[1]!r} is not selected; "
+                              f"selected: {list(selected)}")
+        if isinstance(dist, (FloatDistribution, IntDistribution)):
+            if dist.low >= dist.high:
+                raise ConfigError(f"the sweep space for {key} is empty: low={dist.low} >= high={dist.high}")
+            if dist.log and dist.low <= 0:
+                raise ConfigError(f"the sweep space for {key} is log-scaled but includes {dist.low} <= 0")
+
+
+def open_study(storage: str | None, name: str, directions: list[str], sampler: Any) -> optuna.Study:
+    """Create or continue (load_if_exists) the study; a bad storage URL is a clear error."""
+    try:
+        return optuna.create_study(study_name=name, storage=storage, sampler=sampler, directions=directions,
+                                   load_if_exists=True)
+    except ValueError as error:  # e.g. directions differ from the stored study
+        raise ConfigError(f"hydra.sweeper.study_name={name}: {error}") from None
+    except Exception as error:  # sqlalchemy / driver errors
+        raise ConfigError(
+            f"hydra.sweeper.storage={storage!r} cannot be opened ({type(error).__name__}: {str(error).splitlines()[0]}); "
+            "use sqlite:///path/to/file.db or postgresql://user:pass@host/db"
+        ) from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_abandoned_trials(study: optuna.Study) -> int:
+    """Mark RUNNING trials whose worker process (on this host) is gone as FAILED; returns how many."""
+    host = socket.gethostname()
+    count = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.system_attrs.get(WORKER_ATTR) or {}
+        if worker.get("host") == host and not _alive(int(worker.get("pid", -1))):
+            study._storage.set_trial_user_attr(trial._trial_id, REASON_ATTR, "abandoned: its sweep process died")
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            count += 1
+    return count
+
+
+def trial_record(ret: JobReturn) -> tuple[dict[str, Any], str | None]:
+    """User attributes for a finished job (metrics, per-seed values, output dir) and its failure reason."""
+    output_dir = Path(ret.working_dir or ".")
+    try:
+        output_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir)
+    except Exception:
+        pass
+    attrs: dict[str, Any] = {"output_dir": str(output_dir)}
+    if ret.status != JobStatus.COMPLETED:
+        return attrs, f"{type(ret._return_value).__name__}: {ret._return_value}"
+    metrics_path = output_dir / outputs.METRICS_FILE
+    if metrics_path.exists():
+        metrics = json.loads(metrics_path.read_text())
+        attrs.update({k: v for k, v in metrics.items() if not k.startswith("named_") or k == "named_red_after"})
+        seeds = json.loads((output_dir / outputs.SEED_METRICS_FILE).read_text())
+        for key in ("red_mse", "collateral_mse", "selectivity"):
+            attrs[f"seeds_{key}"] = [s.get(key) for s in seeds]
+        attrs["seeds"] = [s["seed"] for s in seeds]
+    return attrs, None
+
+
+def failed_seeds_constraint(trial: optuna.trial.FrozenTrial) -> list[float]:
+    """Optuna constraints_func: feasible (<= 0) only when no seed of the trial failed."""
+    return [float(trial.user_attrs.get("failed_seeds", 0))]
+
+
+class StudyRunner(OptunaSweeperImpl):
+    """The sweep loop: ask a batch, launch it, record every outcome, repeat."""
+
+    def sweep(self, arguments: list[str]) -> None:
+        config = self.config
+        directions = [str(getattr(d, "value", d)) for d in config.objectives.values()]
+        self._process_searchspace_config()
+        overrides = weight_space(config) + self._parse_sweeper_params_config() + list(arguments)
+        distributions, fixed, fixed_overrides = create_params_from_overrides(overrides)
+        for name in fixed:
+            distributions.pop(name, None)
+        check_space(distributions, list(config.regularizers))
+        if not distributions:
+            raise ConfigError("the sweep space is empty: set sweep.weight_range or hydra.sweeper.params")
+
+        study = open_study(self.storage, self.study_name, directions, self.sampler)
+        abandoned = fail_abandoned_trials(study)
+        if abandoned:
+            log.warning(f"marked {abandoned} trial(s) left RUNNING by a dead sweep process as FAILED")
+        before = len(study.trials)
+        print(f"[excolor] study {study.study_name!r} in {self.storage}: {before} trial(s) so far; "
+              f"adding {self.n_trials}; objectives {dict(zip(config.objectives, directions))}", flush=True)
+        print(f"[excolor] space: {', '.join(f'{k}~{d}' for k, d in distributions.items())}", flush=True)
+
+        worker = {"host": socket.gethostname(), "pid": os.getpid()}
+        n_completed = n_failed = 0
+        to_go = self.n_trials
+        while to_go > 0:
+            batch = min(to_go, self.n_jobs)
+            trials = [study.ask() for _ in range(batch)]
+            for trial in trials:
+                study._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTR, worker)
+            started = time.perf_counter()
+            job_overrides = self._configure_trials(trials, distributions, fixed, fixed_overrides)
+            returns = self.launcher.launch(job_overrides, initial_job_idx=self.job_idx)
+            self.job_idx += len(returns)
+            wall = (time.perf_counter() - started) / max(len(returns), 1)
+            for trial, ret in zip(trials, returns):
+                attrs, reason = trial_record(ret)
+                for key, value in attrs.items():
+                    trial.set_user_attr(key, value)
+                values = None if reason else _values(ret.return_value, len(directions))
+                if values is None or not all(math.isfinite(v) for v in values):
+                    reason = reason or f"non-finite objectives {ret.return_value}"
+                    trial.set_user_attr(REASON_ATTR, reason)
+                    study.tell(trial, state=TrialState.FAIL)
+                    n_failed += 1
+                    print(f"[excolor] trial {trial.number:>4} FAILED  {_params(trial.params)}  {reason}", flush=True)
+                else:
+                    study.tell(trial, values)
+                    n_completed += 1
+                    shown = "  ".join(f"{k}={v:.4g}" for k, v in zip(config.objectives, values))
+                    print(f"[excolor] trial {trial.number:>4} done  {_params(trial.params)}  {shown}  "
+                          f"failed_seeds={attrs.get('failed_seeds', 0):.0f}  {wall:.1f}s", flush=True)
+            to_go -= batch
+
+        self._summarise(study, directions)
+        if n_completed == 0:
+            raise RuntimeError(f"every trial of this sweep failed ({n_failed}); see the reasons above")
+
+    def _summarise(self, study: optuna.Study, directions: list[str]) -> None:
+        """Print and save the best trial (one objective) or the Pareto front (several)."""
+        complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+        if not complete:
+            return
+        best = study.best_trials if len(directions) > 1 else [study.best_trial]
+        label = "Pareto front" if len(directions) > 1 else "best trial"
+        print(f"[excolor] {label} ({len(best)} of {len(complete)} complete trials):", flush=True)
+        for t in best:
+            print(f"[excolor]   #{t.number:>4}  {_params(t.params)}  values={[round(v, 6) for v in t.values]}", flush=True)
+        results = {"study": study.study_name, "storage": str(self.storage), "directions": directions,
+                   label.replace(" ", "_"): [{"number": t.number, "params": t.params, "values": t.values} for t in best]}
+        Path(self.sweep_dir).mkdir(parents=True, exist_ok=True)
+        outputs.write_text(Path(self.sweep_dir) / "optimization_results.yaml", OmegaConf.to_yaml(results))
+
+
+def _values(value: Any, n: int) -> list[float] | None:
+    try:
+        values = [float(value)] if n == 1 and not isinstance(value, (list, tuple)) else [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    return values if len(values) == n else None
+
+
+def _params(params: dict[str, Any]) -> str:
+    return " ".join(f"{k.removeprefix('regularizers.').removesuffix('.weight')}={v:.3g}" if isinstance(v, float)
+                    else f"{k}={v}" for k, v in params.items())
+
+
+class ExcolorSweeper(Sweeper):
+    """Hydra plugin entry: same constructor as the stock Optuna sweeper."""
+
+    def __init__(self, sampler: Any, direction: Any, storage: Any | None, study_name: str | None, n_trials: int,
+                 n_jobs: int, max_failure_rate: float, custom_search_space: str | None,
+                 params: DictConfig | None) -> None:
+        sampler = instantiate(sampler, _execution_whitelist_=("hydra_plugins.hydra_optuna_sweeper.*",
+                                                              "optuna.samplers.*", "excolor.*"))
+        self.runner = StudyRunner(sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate,
+                                  custom_search_space, params)
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.runner.setup(hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: list[str]) -> None:
+        try:
+            self.runner.sweep(arguments)
+        except ConfigError as error:
+            raise SystemExit(f"excolor: sweep configuration error: {error}") from None
