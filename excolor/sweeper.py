@@ -80,6 +80,18 @@ def check_space(distributions: dict[str, BaseDistribution], selected: Sequence[s
                 raise ConfigError(f"the sweep space for {key} is log-scaled but includes {dist.low} <= 0")
 
 
+def parse_space(overrides: list[str]) -> tuple[dict[str, BaseDistribution], dict[str, Any], list[str]]:
+    """Hydra's sweep syntax -> Optuna distributions; a bad range names its key."""
+    for override in overrides:
+        try:
+            create_params_from_overrides([override])
+        except ValueError as error:
+            key = override.split("=", 1)[0]
+            raise ConfigError(f"the sweep space for {key} is invalid ({override!r}): {error} "
+                              "(a range needs low < high, and a log range low > 0)") from None
+    return create_params_from_overrides(overrides)
+
+
 def open_study(storage: str | None, name: str, directions: list[str], sampler: Any) -> optuna.Study:
     """Create or continue (load_if_exists) the study; a bad storage URL is a clear error."""
     try:
@@ -151,7 +163,7 @@ class StudyRunner(OptunaSweeperImpl):
         directions = [str(getattr(d, "value", d)) for d in config.objectives.values()]
         self._process_searchspace_config()
         overrides = weight_space(config) + self._parse_sweeper_params_config() + list(arguments)
-        distributions, fixed, fixed_overrides = create_params_from_overrides(overrides)
+        distributions, fixed, fixed_overrides = parse_space(overrides)
         for name in fixed:
             distributions.pop(name, None)
         check_space(distributions, list(config.regularizers))

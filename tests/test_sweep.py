@@ -1,0 +1,58 @@
+"""A real Optuna sweep end to end: trials, resume, batched launcher, report, sweep-config errors."""
+
+import optuna
+import pytest
+
+from excolor.report import main as report_main
+from tests.conftest import run_cli
+
+SWEEP = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
+         "eval.rgb_grid_size=12", "hydra.sweeper.sampler.seed=0"]
+
+
+def sweep(tmp_path, *extra, timeout=300):
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    args = [*SWEEP, f"hydra.sweeper.storage={storage}", f"hydra.sweep.dir={tmp_path / 'multirun'}", *extra]
+    return run_cli(args, cwd=tmp_path, timeout=timeout), storage
+
+
+def test_sweep_resume_batched_and_report(tmp_path, capsys):
+    first, storage = sweep(tmp_path, "hydra.sweeper.n_trials=2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.stdout.count("[excolor] trial") == 2 and "Pareto front" in first.stdout
+    study = optuna.load_study(study_name="pareto-ex2_9_1", storage=storage)
+    assert len(study.trials) == 2 and set(study.trials[0].params) == {
+        f"regularizers.{n}.weight" for n in ("separate", "anchor", "anti_subspace", "anti_anchor")}
+
+    # resume: same study, more trials, this time two trials x two seeds trained as one stacked model
+    second, _ = sweep(tmp_path, "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2", "hydra/launcher=batched",
+                      "trial.seeds=[0,1]", "regularizers=[separate,anchor,anti_subspace]")
+    assert second.returncode == 0, second.stderr[-3000:]
+    study = optuna.load_study(study_name="pareto-ex2_9_1", storage=storage)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert [t.number for t in study.trials] == [0, 1, 2, 3] and len(complete) == 4
+    assert "regularizers.anti_anchor.weight" not in study.trials[3].params  # space follows the selection
+    assert study.trials[3].user_attrs["seeds"] == [0, 1]
+    assert len(study.trials[3].user_attrs["seeds_collateral_mse"]) == 2
+
+    assert report_main(["--storage", storage, "--study", "pareto-ex2_9_1", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "collateral_mse" in out and out.count("COMPLETE") == 4 and "*" in out
+    assert (tmp_path / "r" / "pareto_front.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("override, words", [
+    ("+sweep.ranges.planar_v=[0.1,1.0]", ["planar_v", "not select"]),
+    ("regularizers.anchor.weight=interval(2.0, 1.0)", ["regularizers.anchor.weight", "low"]),
+    ("regularizers.anchor.weight=tag(log, interval(0.0, 1.0))", ["regularizers.anchor.weight", "log"]),
+    ("regularizers.planar_v.weight=interval(0.1, 1.0)", ["planar_v", "not selected"]),
+    ("hydra/sweeper/sampler=annealing", ["annealing", "tpe"]),
+    ("hydra.sweeper.storage=bogus://nowhere", ["hydra.sweeper.storage", "bogus://nowhere"]),
+])
+def test_sweep_config_errors_fail_before_first_trial(tmp_path, override, words):
+    result, _ = sweep(tmp_path, "hydra.sweeper.n_trials=1", override, timeout=60)
+    message = result.stdout + result.stderr
+    assert result.returncode != 0
+    for word in words:
+        assert word in message, (word, message[-2000:])
+    assert "[excolor] trial" not in message
