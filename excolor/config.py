@@ -116,6 +116,11 @@ def typed_regularizers(cfg: DictConfig) -> dict[str, dict[str, Any]]:
 
 def check_config(cfg: DictConfig) -> ExcolorConfig:
     """Every rule a schema cannot express, checked before anything is trained."""
+    if OmegaConf.get_type(cfg) is not ExcolorConfig:  # e.g. a run's saved .hydra/config.yaml
+        try:
+            cfg = OmegaConf.merge(OmegaConf.structured(ExcolorConfig), cfg)
+        except OmegaConfBaseException as error:
+            raise ConfigError(f"{error.full_key}: {error.msg}") from None
     typed: ExcolorConfig = OmegaConf.to_object(cfg)
     typed.regularizers = typed_regularizers(cfg)
     positive = {

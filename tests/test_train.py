@@ -6,14 +6,23 @@ import math
 import pytest
 import torch
 
+from excolor.evaluate import main as evaluate_main
 from excolor.experiment import run_trials
 from tests.conftest import FAST, compose_config, run_cli
 
 
-def test_single_run_writes_outputs_and_prints_table(tmp_path):
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One short run with every output switched on, shared by the tests below."""
+    tmp_path = tmp_path_factory.mktemp("run")
     out = tmp_path / "run"
     result = run_cli([*FAST, "outputs.plots=true", "logger=csv", f"hydra.run.dir={out}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    return out, result
+
+
+def test_single_run_writes_outputs_and_prints_table(finished_run):
+    out, result = finished_run
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("recon_mse", "red_mse", "collateral_mse", "collateral_max", "selectivity", "similarity_r2",
                 "median_mse", "max_mse", "median_mse_before", "max_mse_before", "named_red_after"):
@@ -24,6 +33,25 @@ def test_single_run_writes_outputs_and_prints_table(tmp_path):
         assert (out / name).stat().st_size > 0, name
     assert (out / ".hydra" / "config.yaml").exists()
     assert "Named colours" in result.stdout and "collateral_mse" in result.stdout
+
+
+def test_rerun_from_saved_config_is_identical(finished_run, tmp_path):
+    out, _ = finished_run
+    again = run_cli(["--config-path", str(out / ".hydra"), "--config-name", "config", f"hydra.run.dir={tmp_path / 'b'}"],
+                    cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / "b" / "metrics.json").read_text() == (out / "metrics.json").read_text()
+
+
+def test_excolor_eval_reproduces_saved_metrics(finished_run, tmp_path):
+    out, _ = finished_run
+    assert evaluate_main([str(out), "--out", str(tmp_path / "m.json")]) == 0
+    assert json.loads((tmp_path / "m.json").read_text()) == {
+        k: v for k, v in json.loads((out / "seed_metrics.json").read_text())[0].items() if k not in ("seed", "failure")}
+    assert evaluate_main([str(out), "ablation=none", "--out", str(tmp_path / "n.json")]) == 0
+    intact = json.loads((tmp_path / "n.json").read_text())
+    assert intact["median_mse"] == intact["median_mse_before"]
+    assert evaluate_main([str(out), "ablation=nope"]) == 2
 
 
 def test_documented_override_example(tmp_path):
