@@ -70,6 +70,7 @@ class SweepConfig:
     name: str = "sweep"
     weight_range: Optional[list[float]] = None
     ranges: dict[str, list[float]] = field(default_factory=dict)
+    total_trials: Optional[int] = None  # run until the study has this many complete trials (resume-safe)
 
 
 @dataclass

@@ -92,11 +92,23 @@ def parse_space(overrides: list[str]) -> tuple[dict[str, BaseDistribution], dict
     return create_params_from_overrides(overrides)
 
 
+SQLITE_BUSY_TIMEOUT_S = 60
+"""How long a worker waits for another to release a SQLite study before failing."""
+
+
+def storage_for(url: str | None) -> Any:
+    """Optuna RDB storage; SQLite gets a busy timeout so concurrent workers queue instead of failing."""
+    if url is None:
+        return None
+    engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}} if str(url).startswith("sqlite") else {}
+    return optuna.storages.RDBStorage(str(url), engine_kwargs=engine_kwargs)
+
+
 def open_study(storage: str | None, name: str, directions: list[str], sampler: Any) -> optuna.Study:
     """Create or continue (load_if_exists) the study; a bad storage URL is a clear error."""
     try:
-        return optuna.create_study(study_name=name, storage=storage, sampler=sampler, directions=directions,
-                                   load_if_exists=True)
+        return optuna.create_study(study_name=name, storage=storage_for(storage), sampler=sampler,
+                                   directions=directions, load_if_exists=True)
     except ValueError as error:  # e.g. directions differ from the stored study
         raise ConfigError(f"hydra.sweeper.study_name={name}: {error}") from None
     except Exception as error:  # sqlalchemy / driver errors
@@ -175,14 +187,22 @@ class StudyRunner(OptunaSweeperImpl):
         if abandoned:
             log.warning(f"marked {abandoned} trial(s) left RUNNING by a dead sweep process as FAILED")
         before = len(study.trials)
+        total = (config.get("sweep") or {}).get("total_trials")
+        goal = f"topping up to {total} complete" if total is not None else f"adding {self.n_trials}"
         print(f"[excolor] study {study.study_name!r} in {self.storage}: {before} trial(s) so far; "
-              f"adding {self.n_trials}; objectives {dict(zip(config.objectives, directions))}", flush=True)
+              f"{goal}; objectives {dict(zip(config.objectives, directions))}", flush=True)
         print(f"[excolor] space: {', '.join(f'{k}~{d}' for k, d in distributions.items())}", flush=True)
 
         worker = {"host": socket.gethostname(), "pid": os.getpid()}
         n_completed = n_failed = 0
+        total = (config.get("sweep") or {}).get("total_trials")
         to_go = self.n_trials
-        while to_go > 0:
+        while True:
+            if total is not None:  # resume-to-target: top the study up to `total` complete trials
+                states = [t.state for t in study.get_trials(deepcopy=False)]
+                to_go = total - states.count(TrialState.COMPLETE) - states.count(TrialState.RUNNING)
+            if to_go <= 0:
+                break
             batch = min(to_go, self.n_jobs)
             trials = [study.ask() for _ in range(batch)]
             for trial in trials:
@@ -209,7 +229,8 @@ class StudyRunner(OptunaSweeperImpl):
                     shown = "  ".join(f"{k}={v:.4g}" for k, v in zip(config.objectives, values))
                     print(f"[excolor] trial {trial.number:>4} done  {_params(trial.params)}  {shown}  "
                           f"failed_seeds={attrs.get('failed_seeds', 0):.0f}  {wall:.1f}s", flush=True)
-            to_go -= batch
+            if total is None:
+                to_go -= batch
 
         self._summarise(study, directions)
         if n_completed == 0:

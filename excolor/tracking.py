@@ -47,25 +47,40 @@ def build_logger(resolved: dict[str, Any], trial: dict[str, Any] | None = None) 
     spec = dict(spec)
     if _is_wandb(spec) and trial:
         spec.update(group=trial["study"], job_type="trial", name=f"{trial['study']}-{trial['number']}")
-    logger = instantiate(spec, _execution_whitelist_=LOGGER_TARGETS)
     config = dict(resolved)
     if trial:
         config.update(trial["params"])  # sampled values as top-level keys: W&B's panels compare them
-    logger.log_hyperparams(config)
+    try:
+        logger = instantiate(spec, _execution_whitelist_=LOGGER_TARGETS)
+        logger.log_hyperparams(config)  # W&B starts its run here
+    except Exception as error:  # tracking must never cost a run: warn, keep the local outputs
+        log.warning(f"logger {spec.get('_target_')} unavailable ({type(error).__name__}: {error}); "
+                    "continuing without it, local outputs are kept")
+        return None
     return logger
 
 
 def replay_history(logger: Any, history: list[dict[str, float]]) -> None:
     """Send a trial's recorded training curves to its logger after a stacked (batched) fit."""
+    if logger is None:
+        return
     for row in history:
         step = int(row["step"])
         logger.log_metrics({f"train/{k}": v for k, v in row.items() if k != "step"}, step=step)
 
 
 def finish_logger(logger: Any, result: Any, output_dir: Path, failed: bool = False) -> None:
-    """Summary metrics, named-colour table and plots to W&B; then close the run."""
+    """Summary metrics, named-colour table and plots to W&B; then close the run. Never raises."""
     if logger is None:
         return
+    try:
+        _finish(logger, result, output_dir, failed)
+    except Exception as error:
+        log.warning(f"could not finish logger {type(logger).__name__} ({type(error).__name__}: {error}); "
+                    "local outputs are kept")
+
+
+def _finish(logger: Any, result: Any, output_dir: Path, failed: bool) -> None:
     if type(logger).__name__ != "WandbLogger":
         logger.finalize("failed" if failed else "success")
         return

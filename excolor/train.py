@@ -32,6 +32,10 @@ register_schema()
 Objectives = float | tuple[float, ...]
 
 
+class TrialFailed(RuntimeError):
+    """Every seed of the trial failed (e.g. its loss went non-finite); the message says why."""
+
+
 @dataclass
 class PreparedTrial:
     """A checked config, its fully resolved form (for loggers) and where its outputs go."""
@@ -90,7 +94,7 @@ def _quiet_libraries() -> None:
 
 def _objectives(result: TrialResult) -> Objectives:
     if result.failure:
-        raise RuntimeError(f"trial failed: {result.failure}")
+        raise TrialFailed(f"trial failed: {result.failure}")
     return result.objectives[0] if len(result.objectives) == 1 else tuple(result.objectives)
 
 
@@ -120,7 +124,7 @@ def run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Object
             report(result, trial.output_dir)
         try:
             returns.append(_objectives(result))
-        except RuntimeError as error:
+        except TrialFailed as error:
             returns.append(error)
     return returns
 
@@ -137,11 +141,12 @@ def run(cfg: DictConfig) -> Objectives:
 def main(cfg: DictConfig) -> Any:
     try:
         return run(cfg)
-    except ConfigError as error:
+    except (ConfigError, TrialFailed) as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
-        print(f"excolor: configuration error: {error}", file=sys.stderr)
-        sys.exit(2)
+        kind = "configuration error" if isinstance(error, ConfigError) else "run failed"
+        print(f"excolor: {kind}: {error}", file=sys.stderr)
+        sys.exit(2 if isinstance(error, ConfigError) else 1)
 
 
 if __name__ == "__main__":
