@@ -71,7 +71,7 @@ def test_ablating_red_is_selective() -> None:
 def test_evaluate_one_report_per_member_with_all_keys() -> None:
     reports = evaluate(identity(2), blacks_out_red(2), SMALL)
     assert len(reports) == 2
-    expected = {"recon_mse", "red_mse", "collateral_mse", "collateral_max", "selectivity",
+    expected = {"recon_mse", "red_mse", "collateral_mse", "collateral_max", "selectivity", "log_selectivity",
                 "similarity_r2", "median_mse", "max_mse", "median_mse_before", "max_mse_before",
                 "named_red_before"} | {f"named_{n}_after" for n in NAMED_COLORS}
     for report in reports:
