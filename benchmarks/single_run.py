@@ -9,12 +9,9 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import compose_config  # noqa: E402
-
-from excolor.experiment import run_trials  # noqa: E402
+from excolor.config import compose_config
+from excolor.experiment import run_trials
 
 
 def main() -> None:

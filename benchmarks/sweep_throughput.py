@@ -16,9 +16,7 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def trial_overrides(experiment: str, trials: int, seeds: int, steps: int | None) -> list[list[str]]:
@@ -32,8 +30,7 @@ def trial_overrides(experiment: str, trials: int, seeds: int, steps: int | None)
 
 
 def child(path: str, overrides: list[list[str]]) -> None:
-    from common import compose_config
-
+    from excolor.config import compose_config
     from excolor.experiment import run_trials
 
     configs = [compose_config(o) for o in overrides]

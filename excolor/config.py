@@ -17,7 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from excolor.data import DataConfig, check_data
 from excolor.labels import LabelsConfig, check_labels
-from excolor.metrics import EvalSettings, check_settings
+from excolor.metrics import SCALAR_METRICS, EvalSettings, check_settings
 from excolor.model import ModelConfig
 from excolor.regularizers import SCHEMAS
 from excolor.schedule import ScheduleConfig
@@ -26,6 +26,11 @@ from excolor.surgery import AblationConfig, check_dims
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 """The config groups (conf/ at the top of the repository; excolor is installed editable)."""
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group: the YAML files in conf/<group>/."""
+    return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
 
 
 class ConfigError(ValueError):
@@ -87,7 +92,7 @@ class ExcolorConfig:
     trial: TrialConfig = field(default_factory=TrialConfig)
     outputs: OutputsConfig = field(default_factory=OutputsConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
-    objectives: dict[str, Direction] = field(default_factory=lambda: {"collateral_mse": Direction.minimize})
+    objectives: dict[str, Direction] = field(default_factory=dict)
     seed: int = 0
     name: str = "excolor"
 
@@ -95,6 +100,23 @@ class ExcolorConfig:
 def register_schema() -> None:
     """Make `base_config` available to conf/config.yaml's defaults list."""
     ConfigStore.instance().store(name="base_config", node=ExcolorConfig, replace=True)
+
+
+def compose_config(overrides: list[str]) -> "ExcolorConfig":
+    """The checked config `excolor-train OVERRIDES` would run (logger off), composed without running it."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    register_schema()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR)):
+        cfg = compose("config", overrides=["logger=none", *overrides], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return check_config(cfg)
 
 
 def typed_regularizers(cfg: DictConfig) -> dict[str, dict[str, Any]]:
@@ -111,7 +133,7 @@ def typed_regularizers(cfg: DictConfig) -> dict[str, dict[str, Any]]:
             merged = OmegaConf.merge(OmegaConf.structured(SCHEMAS[target]), node)
             typed[name] = OmegaConf.to_container(merged, resolve=True)
         except OmegaConfBaseException as error:
-            raise ConfigError(f"regularizers.{name}: {error.msg} (key: regularizers.{name}.{error.key})") from None
+            raise ConfigError(f"regularizers.{name}.{error.key or ''}: {error.msg}") from None
     return typed
 
 
@@ -132,6 +154,17 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{key}={value} must be a positive integer")
+    for name, regularizer in typed.regularizers.items():
+        unknown = sorted(set(regularizer.get("labels") or {}) - set(typed.labels.concepts))
+        if unknown:
+            raise ConfigError(
+                f"regularizers.{name}.labels names {unknown}, but the run's labels are {list(typed.labels.concepts)} "
+                f"(labels=...); choose labels that define them or set regularizers.{name}.labels=null"
+            )
+    accelerator = str(typed.trainer.get("accelerator", "cpu"))
+    if accelerator != "cpu":
+        raise ConfigError(f"trainer.accelerator={accelerator}: excolor trains on the CPU (allowed: cpu); "
+                          "a ~1,000-parameter model gains nothing from a GPU, stack more members instead")
     checks = [
         (lambda: check_data(typed.data)),
         (lambda: check_labels(typed.labels)),
@@ -144,5 +177,9 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
         except ValueError as error:
             raise ConfigError(str(error)) from None
     if not typed.objectives:
-        raise ConfigError("objectives is empty: name at least one metric, e.g. objectives={collateral_mse: minimize}")
+        raise ConfigError(f"objectives is empty: choose objectives=... ({', '.join(group_options('objectives'))})")
+    allowed = [*SCALAR_METRICS, "named_<colour>_after"]
+    for metric in typed.objectives:
+        if metric not in SCALAR_METRICS and not (metric.startswith("named_") and metric.endswith("_after")):
+            raise ConfigError(f"objectives names {metric!r}, which is no metric; allowed: {', '.join(allowed)}")
     return typed

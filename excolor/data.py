@@ -93,7 +93,6 @@ class ColorDataModule(L.LightningDataModule):
     def __init__(self, config: DataConfig, labels: list[LabelsConfig], seeds: list[int], n_steps: int) -> None:
         super().__init__()
         self.config, self.labels, self.seeds, self.n_steps = config, labels, seeds, n_steps
-        self.label_names = list(labels[0].concepts)
         self.dataset: MemberBatches | None = None
 
     def setup(self, stage: str | None = None) -> None:

@@ -18,7 +18,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf, open_dict
 
 from excolor import console, outputs
-from excolor.config import CONF_DIR, ConfigError, check_config, register_schema
+from excolor.config import CONF_DIR, ConfigError, group_options, check_config, register_schema
 from excolor.metrics import MemberReport, evaluate
 from excolor.surgery import apply_ablation
 
@@ -41,8 +41,7 @@ def evaluate_run(run_dir: Path, overrides: list[str]) -> MemberReport:
         for group, option in groups.items():  # a saved config has no defaults list: swap the group's node
             path = CONF_DIR / group / f"{option}.yaml"
             if not path.exists():
-                options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-                raise ConfigError(f"{group}={option}: no such option; allowed: {options}")
+                raise ConfigError(f"{group}={option}: no such option; allowed: {group_options(group)}")
             cfg[group] = OmegaConf.load(path)
     config = check_config(cfg)
     model = outputs.load_model(weights)
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         report = evaluate_run(args.run_dir, args.overrides)
-    except (ConfigError, ValueError) as error:
+    except ValueError as error:  # ConfigError included
         print(f"excolor-eval: {error}", file=sys.stderr)
         return 2
     print(console.named_color_table(report.named_colors))

@@ -19,9 +19,9 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 
-from excolor.config import CONF_DIR, Aggregate, ConfigError, ExcolorConfig
+from excolor.config import Aggregate, ConfigError, ExcolorConfig, group_options
 from excolor.data import ColorDataModule
-from excolor.metrics import MemberReport, evaluate
+from excolor.metrics import HIGHER_IS_BETTER, MemberReport, evaluate
 from excolor.model import ColorMLP
 from excolor.module import ConceptDeletionModule, MemberSchedules
 from excolor.regularizers import SCHEMAS, Regularizer
@@ -30,12 +30,6 @@ from excolor.surgery import apply_ablation
 
 log = logging.getLogger(__name__)
 
-MINIMIZE, MAXIMIZE = "minimize", "maximize"
-
-
-def known_regularizer_names() -> set[str]:
-    """Every regularizer preset in conf/regularizers/ (a schedule column may name any of them)."""
-    return {path.stem for path in (CONF_DIR / "regularizers").glob("*.yaml")}
 
 
 @dataclass
@@ -59,10 +53,16 @@ class TrialResult:
     wall_s: float = 0.0
 
     @property
+    def first_report(self) -> MemberReport | None:
+        """The first scored seed's report (the one outputs and plots show)."""
+        return next((s.report for s in self.seeds if s.report is not None), None)
+
+    @property
     def failure(self) -> str | None:
         """Why the trial cannot be scored (every seed failed), else None."""
-        reasons = [s.failure for s in self.seeds if s.report is None]
-        return "; ".join(f"seed {s.seed}: {s.failure}" for s in self.seeds) if len(reasons) == len(self.seeds) else None
+        if any(s.report is not None for s in self.seeds):
+            return None
+        return "; ".join(f"seed {s.seed}: {s.failure}" for s in self.seeds)
 
 
 def trial_seeds(config: ExcolorConfig) -> list[int]:
@@ -85,24 +85,26 @@ def build_schedule(config: ExcolorConfig) -> Dopesheet:
     """The run's dopesheet, its column names checked against the known regularizers."""
     try:
         sheet = load_schedule(config.schedule)
-        sheet.check_names(known=known_regularizer_names() | set(config.regularizers), selected=set(config.regularizers))
+        known = set(group_options("regularizers")) | set(config.regularizers)  # a column may name any preset
+        sheet.check_names(known=known, selected=set(config.regularizers))
     except ScheduleError as error:
         raise ConfigError(str(error)) from None
     return sheet
 
 
-def stack_key(config: ExcolorConfig) -> str:
+def stack_key(config: ExcolorConfig, sheet: Dopesheet) -> str:
     """What must be equal for two trials to share one stacked model (weights, schedule, labels may differ)."""
     regs = {name: {k: v for k, v in r.items() if k != "weight"} for name, r in config.regularizers.items()}
+    n_steps = config.trainer.get("max_steps") or sheet.n_steps
     return repr((config.model, config.data, regs, list(config.labels.concepts), config.labels.hard,
-                 config.ablation, config.eval, config.trainer))
+                 config.ablation, config.eval, config.trainer, n_steps))
 
 
-def check_stackable(configs: list[ExcolorConfig]) -> None:
-    first = stack_key(configs[0])
-    for config in configs[1:]:
-        if stack_key(config) != first:
-            raise ConfigError("trials trained together must share model, data, label names and regularizer set")
+def check_stackable(configs: list[ExcolorConfig], sheets: list[Dopesheet]) -> None:
+    keys = {stack_key(config, sheet) for config, sheet in zip(configs, sheets)}
+    if len(keys) > 1:
+        raise ConfigError("trials trained together must share model, data, label names, regularizer set, "
+                          "evaluation and number of steps")
 
 
 def member_schedules(trials: list[tuple[ExcolorConfig, Dopesheet, list[int]]]) -> MemberSchedules:
@@ -121,7 +123,7 @@ def member_schedules(trials: list[tuple[ExcolorConfig, Dopesheet, list[int]]]) -
     return MemberSchedules(torch.stack(lr_rows), {n: torch.stack(rows) for n, rows in weight_rows.items()})
 
 
-def aggregate(values: list[float], rule: Aggregate, direction: str) -> float:
+def aggregate(values: list[float], rule: Aggregate, higher_is_better: bool) -> float:
     """Combine one metric over seeds: median, mean, worst or second-worst for its direction."""
     if not values:
         return math.nan
@@ -129,7 +131,7 @@ def aggregate(values: list[float], rule: Aggregate, direction: str) -> float:
         return statistics.median(values)
     if rule is Aggregate.mean:
         return statistics.fmean(values)
-    ordered = sorted(values, reverse=direction == MINIMIZE)  # worst first
+    ordered = sorted(values, reverse=not higher_is_better)  # worst first
     return ordered[0] if rule is Aggregate.worst or len(ordered) == 1 else ordered[1]
 
 
@@ -147,16 +149,15 @@ def summarise(config: ExcolorConfig, seeds: list[SeedResult]) -> tuple[dict[str,
     """Aggregated metrics (plus spread and failure counts) and the trial's objectives."""
     scored = [s.report.metrics for s in seeds if s.report is not None]
     failed = sum(1 for s in seeds if s.report is None or seed_failed(s.report, config.trial.fail_threshold))
-    directions = {name: getattr(d, "value", d) for name, d in config.objectives.items()}
     metrics: dict[str, float] = {}
     for key in scored[0] if scored else []:
         values = [m[key] for m in scored]
-        metrics[key] = aggregate(values, config.trial.aggregate, directions.get(key, MINIMIZE))
+        metrics[key] = aggregate(values, config.trial.aggregate, key in HIGHER_IS_BETTER)
         if len(seeds) > 1:
             metrics[f"{key}_min"], metrics[f"{key}_max"] = min(values), max(values)
     metrics["n_seeds"] = len(seeds)
     metrics["failed_seeds"] = failed
-    objectives = [metrics.get(name, math.nan) for name in directions]
+    objectives = [metrics.get(name, math.nan) for name in config.objectives]
     return metrics, objectives, failed
 
 
@@ -170,17 +171,20 @@ def fit(members: ConceptDeletionModule, data: ColorDataModule, trainer_kwargs: d
     trainer.fit(members, datamodule=data)
 
 
-def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False) -> list[TrialResult]:
-    """Train every (trial, seed) as one stacked model, ablate, evaluate, and score each trial."""
+def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,
+               sheets: list[Dopesheet] | None = None) -> list[TrialResult]:
+    """Train every (trial, seed) as one stacked model, ablate, evaluate, and score each trial.
+
+    `sheets`: the trials' dopesheets when the caller has built them already (built here otherwise).
+    """
     started = time.perf_counter()
-    check_stackable(configs)
-    sheets = [build_schedule(c) for c in configs]
-    if len({s.n_steps for s in sheets}) > 1:
-        raise ConfigError("trials trained together must have the same number of steps")
+    sheets = sheets or [build_schedule(c) for c in configs]
+    check_stackable(configs, sheets)
     regularizers = build_regularizers(configs[0])
     plan = [(c, s, trial_seeds(c)) for c, s in zip(configs, sheets)]
     seeds = [seed for _, _, trial in plan for seed in trial]
-    schedules = member_schedules(plan).resized(configs[0].trainer.get("max_steps") or sheets[0].n_steps)
+    max_steps = configs[0].trainer.get("max_steps")
+    schedules = member_schedules(plan).resized(max_steps if max_steps and max_steps > 0 else sheets[0].n_steps)
     labels = [c.labels for c, _, trial in plan for _ in trial]
 
     L.seed_everything(seeds[0], workers=False, verbose=False)
@@ -202,7 +206,8 @@ def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
             reason = module.failure_reason[member]
             seed_results.append(SeedResult(seed, None if reason else reports[member], reason))
             member += 1
-        first = member - len(trial)
+        scored = [i for i, s in enumerate(seed_results) if s.report is not None]
+        first = member - len(trial) + (scored[0] if scored else 0)  # outputs show the first scored seed
         metrics, objectives, failed = summarise(config, seed_results)
         history = [{k: v.item() if k == "step" else float(v[first]) for k, v in row.items()} for row in module.history]
         results.append(TrialResult(config, seed_results, metrics, objectives, failed,

@@ -48,7 +48,7 @@ class BatchedLauncher(Launcher):
         groups: dict[str, list[JobReturn]] = {}
         for ret in ready:  # trials that differ in shape (model, data, regularizer set) train apart
             prepared: PreparedTrial = ret.return_value
-            groups.setdefault(stack_key(prepared.config), []).append(ret)
+            groups.setdefault(stack_key(prepared.config, prepared.sheet), []).append(ret)
         for group in groups.values():
             trials = [r.return_value for r in group]
             try:

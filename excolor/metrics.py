@@ -15,6 +15,11 @@ from excolor.colors import NAMED_COLORS, hsv_grid, hsv_to_rgb, rgb_grid, rgb_to_
 
 Reconstruct = Callable[[Tensor], Tensor]
 EPS = 1e-12
+SCALAR_METRICS = ("recon_mse", "red_mse", "collateral_mse", "collateral_max", "selectivity", "log_selectivity",
+                  "similarity_r2", "median_mse", "max_mse", "median_mse_before", "max_mse_before")
+"""Metrics an objective may name (besides named_<colour>_after)."""
+HIGHER_IS_BETTER = frozenset({"red_mse", "selectivity", "log_selectivity", "similarity_r2"})
+"""For seed aggregation (`worst`): every other metric is an error, lower is better."""
 
 
 @dataclass
@@ -81,19 +86,19 @@ def check_settings(settings: EvalSettings) -> None:
     """Raise ValueError naming the offending key if the settings cannot give meaningful metrics."""
     concept = list(settings.concept_rgb)
     if len(concept) != 3 or not all(0.0 <= float(c) <= 1.0 for c in concept):
-        raise ValueError(f"concept_rgb must be 3 values in [0, 1], got {concept}")
+        raise ValueError(f"eval.concept_rgb must be 3 values in [0, 1], got {concept}")
     for key in ("rgb_grid_size", "chunk_size"):
         if int(getattr(settings, key)) <= 0:
-            raise ValueError(f"{key} must be > 0, got {getattr(settings, key)}")
+            raise ValueError(f"eval.{key} must be > 0, got {getattr(settings, key)}")
     cube = list(settings.hsv_cube)
     if len(cube) != 3 or any(int(n) <= 0 for n in cube):
-        raise ValueError(f"hsv_cube must be 3 sizes > 0, got {cube}")
+        raise ValueError(f"eval.hsv_cube must be 3 sizes > 0, got {cube}")
     _, sim = _grid_similarity(settings)
     if not bool((sim >= settings.target_threshold).any()):
-        raise ValueError(f"target_threshold={settings.target_threshold} leaves the target set empty "
+        raise ValueError(f"eval.target_threshold={settings.target_threshold} leaves the target set empty "
                          f"(max similarity on the grid is {sim.max():.3f})")
     if not bool((sim < settings.collateral_threshold).any()):
-        raise ValueError(f"collateral_threshold={settings.collateral_threshold} leaves the collateral set "
+        raise ValueError(f"eval.collateral_threshold={settings.collateral_threshold} leaves the collateral set "
                          f"empty (min similarity on the grid is {sim.min():.3f})")
 
 

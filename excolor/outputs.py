@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from excolor.model import ColorMLP
+from excolor.model import ColorMLP, ModelConfig
 
 METRICS_FILE = "metrics.json"
 SEED_METRICS_FILE = "seed_metrics.json"
@@ -62,8 +62,6 @@ def save_model(path: Path, model: ColorMLP) -> Path:
 
 
 def load_model(path: Path) -> ColorMLP:
-    from excolor.model import ModelConfig
-
     payload = torch.load(path, map_location="cpu", weights_only=True)
     model = ColorMLP(ModelConfig(**payload["config"]), [0])
     model.load_state_dict(payload["state_dict"])

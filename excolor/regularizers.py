@@ -40,8 +40,7 @@ class Regularizer:
             raise ValueError(f"layer={layer!r} is not addressable; allowed: {list(LAYERS)}")
         if weight < 0:
             raise ValueError(f"weight={weight} must be >= 0")
-        self.k_bottleneck = k_bottleneck
-        self.weight = float(weight)
+        self.k_bottleneck = k_bottleneck  # the per-step weight lives in the training schedule tables
         self.layer = layer
         self.labels = dict(labels) if labels else None
 

@@ -18,13 +18,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import optuna  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
-from excolor.sweeper import REASON_ATTR  # noqa: E402
+from excolor.sweeper import REASON_ATTR, short_name  # noqa: E402
 
 METRIC_COLUMNS = ("red_mse", "collateral_mse", "selectivity", "recon_mse", "failed_seeds")
-
-
-def _short(name: str) -> str:
-    return name.removeprefix("regularizers.").removesuffix(".weight")
 
 
 def _cell(value: object) -> str:
@@ -45,7 +41,7 @@ def trial_table(study: optuna.Study, top: int | None = None) -> str:
     """One row per trial: Pareto mark, number, parameters, key metrics, state (and failure reason)."""
     front = {t.number for t in study.best_trials} if study.best_trials else set()
     params = sorted({name for t in study.trials for name in t.params})
-    header = ["pareto", "#", *map(_short, params), *METRIC_COLUMNS, "state"]
+    header = ["pareto", "#", *map(short_name, params), *METRIC_COLUMNS, "state"]
     rows = []
     for trial in sorted_trials(study)[:top]:
         state = trial.state.name + (f" ({trial.user_attrs[REASON_ATTR]})" if REASON_ATTR in trial.user_attrs else "")

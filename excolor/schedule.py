@@ -187,10 +187,7 @@ class Dopesheet:
         if n_steps < 2:
             raise ScheduleError(f"schedule.n_steps={n_steps} must be >= 2")
         scale = (n_steps - 1) / max(self.n_steps - 1, 1)
-        tracks = {
-            name: replace(track, steps=tuple(round(s * scale) for s in track.steps))
-            for name, track in self.tracks.items()
-        }
+        tracks = {name: _rescaled(track, scale, n_steps) for name, track in self.tracks.items()}
         return Dopesheet(n_steps, tracks, tuple(round(s * scale) for s in self.row_steps))
 
     def resolve(self) -> dict[str, np.ndarray]:
@@ -310,6 +307,17 @@ def _build(source: str, interp: Mapping[str, Interpolation], rows: Sequence[tupl
             raise ScheduleError(f"{source}: property {name!r} is interpolated in log space but has negative values")
         tracks[name] = Track(name, tuple(s for s, _ in keys), tuple(v for _, v in keys), it)
     return Dopesheet(n_steps=steps[-1] + 1, tracks=tracks, row_steps=tuple(steps))
+
+
+def _rescaled(track: Track, scale: float, n_steps: int) -> Track:
+    """`track` with its keyframe steps scaled; keyframes that land on one step keep the last value."""
+    by_step: dict[int, float] = {}
+    for step, value in zip(track.steps, track.values):
+        by_step[round(step * scale)] = value
+    if len(by_step) < len(track.steps):
+        log.warning(f"schedule.n_steps={n_steps} merges keyframes of {track.name!r} at steps {list(track.steps)}: "
+                    "the shorter ramps become jumps")
+    return replace(track, steps=tuple(by_step), values=tuple(by_step.values()))
 
 
 @dataclass

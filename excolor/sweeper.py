@@ -59,9 +59,13 @@ def weight_space(config: DictConfig) -> list[str]:
     default = sweep.get("weight_range")
     space = []
     for name in selected:
-        low, high = ranges.get(name, default) or (None, None)
-        if low is None:
+        bounds = ranges.get(name, default)
+        if bounds is None:
             continue
+        if len(bounds) != 2:
+            key = f"sweep.ranges.{name}" if name in ranges else "sweep.weight_range"
+            raise ConfigError(f"{key}={list(bounds)} must be [low, high]")
+        low, high = bounds
         space.append(f"{weight_key(name)}=tag(log, interval({float(low)}, {float(high)}))")
     return space
 
@@ -106,16 +110,22 @@ def storage_for(url: str | None) -> Any:
 
 def open_study(storage: str | None, name: str, directions: list[str], sampler: Any) -> optuna.Study:
     """Create or continue (load_if_exists) the study; a bad storage URL is a clear error."""
-    try:
-        return optuna.create_study(study_name=name, storage=storage_for(storage), sampler=sampler,
-                                   directions=directions, load_if_exists=True)
-    except ValueError as error:  # e.g. directions differ from the stored study
-        raise ConfigError(f"hydra.sweeper.study_name={name}: {error}") from None
-    except Exception as error:  # sqlalchemy / driver errors
-        raise ConfigError(
-            f"hydra.sweeper.storage={storage!r} cannot be opened ({type(error).__name__}: {str(error).splitlines()[0]}); "
-            "use sqlite:///path/to/file.db or postgresql://user:pass@host/db"
-        ) from None
+    for attempt in range(3):  # workers starting together may race to create the study: the loser loads it
+        try:
+            return optuna.create_study(study_name=name, storage=storage_for(storage), sampler=sampler,
+                                       directions=directions, load_if_exists=True)
+        except ValueError as error:  # e.g. directions differ from the stored study
+            raise ConfigError(f"hydra.sweeper.study_name={name}: {error}") from None
+        except Exception as error:  # sqlalchemy / driver errors
+            if attempt < 2 and type(error).__name__ in ("IntegrityError", "DuplicatedStudyError"):
+                time.sleep(1.0 + attempt)
+                continue
+            raise ConfigError(
+                f"hydra.sweeper.storage={storage!r} cannot be opened "
+                f"({type(error).__name__}: {str(error).splitlines()[0]}); "
+                "use sqlite:///path/to/file.db or postgresql://user:pass@host/db"
+            ) from None
+    raise AssertionError("unreachable")
 
 
 def _alive(pid: int) -> bool:
@@ -162,17 +172,12 @@ def trial_record(ret: JobReturn) -> tuple[dict[str, Any], str | None]:
     return attrs, None
 
 
-def failed_seeds_constraint(trial: optuna.trial.FrozenTrial) -> list[float]:
-    """Optuna constraints_func: feasible (<= 0) only when no seed of the trial failed."""
-    return [float(trial.user_attrs.get("failed_seeds", 0))]
-
-
 class StudyRunner(OptunaSweeperImpl):
     """The sweep loop: ask a batch, launch it, record every outcome, repeat."""
 
     def sweep(self, arguments: list[str]) -> None:
         config = self.config
-        directions = [str(getattr(d, "value", d)) for d in config.objectives.values()]
+        directions = list(OmegaConf.to_container(config.objectives, enum_to_str=True).values())
         self._process_searchspace_config()
         overrides = weight_space(config) + self._parse_sweeper_params_config() + list(arguments)
         distributions, fixed, fixed_overrides = parse_space(overrides)
@@ -182,11 +187,17 @@ class StudyRunner(OptunaSweeperImpl):
         if not distributions:
             raise ConfigError("the sweep space is empty: set sweep.weight_range or hydra.sweeper.params")
 
+        if not isinstance(self.sampler, optuna.samplers.BaseSampler):  # grid: built from the space, as Hydra does
+            grid = {name: self._to_grid_sampler_choices(d) for name, d in distributions.items()}
+            self.sampler = self.sampler(grid)
+            self.n_trials = min(self.n_trials, math.prod(len(choices) for choices in grid.values()))
         study = open_study(self.storage, self.study_name, directions, self.sampler)
         abandoned = fail_abandoned_trials(study)
         if abandoned:
             log.warning(f"marked {abandoned} trial(s) left RUNNING by a dead sweep process as FAILED")
         before = len(study.trials)
+        if before:  # a seeded sampler would otherwise replay the same start-up points on every resume
+            self.sampler.reseed_rng()
         total = (config.get("sweep") or {}).get("total_trials")
         goal = f"topping up to {total} complete" if total is not None else f"adding {self.n_trials}"
         print(f"[excolor] study {study.study_name!r} in {self.storage}: {before} trial(s) so far; "
@@ -195,12 +206,14 @@ class StudyRunner(OptunaSweeperImpl):
 
         worker = {"host": socket.gethostname(), "pid": os.getpid()}
         n_completed = n_failed = 0
-        total = (config.get("sweep") or {}).get("total_trials")
         to_go = self.n_trials
         while True:
             if total is not None:  # resume-to-target: top the study up to `total` complete trials
                 states = [t.state for t in study.get_trials(deepcopy=False)]
                 to_go = total - states.count(TrialState.COMPLETE) - states.count(TrialState.RUNNING)
+                if n_failed > 2 * total:  # failures never count towards the target: do not loop forever
+                    log.error(f"stopping: {n_failed} trials failed while topping up to {total}")
+                    break
             if to_go <= 0:
                 break
             batch = min(to_go, self.n_jobs)
@@ -220,11 +233,11 @@ class StudyRunner(OptunaSweeperImpl):
                 if values is None or not all(math.isfinite(v) for v in values):
                     reason = reason or f"non-finite objectives {ret.return_value}"
                     trial.set_user_attr(REASON_ATTR, reason)
-                    study.tell(trial, state=TrialState.FAIL)
+                    _tell(study, trial, state=TrialState.FAIL)
                     n_failed += 1
                     print(f"[excolor] trial {trial.number:>4} FAILED  {_params(trial.params)}  {reason}", flush=True)
                 else:
-                    study.tell(trial, values)
+                    _tell(study, trial, values)
                     n_completed += 1
                     shown = "  ".join(f"{k}={v:.4g}" for k, v in zip(config.objectives, values))
                     print(f"[excolor] trial {trial.number:>4} done  {_params(trial.params)}  {shown}  "
@@ -233,8 +246,8 @@ class StudyRunner(OptunaSweeperImpl):
                 to_go -= batch
 
         self._summarise(study, directions)
-        if n_completed == 0:
-            raise RuntimeError(f"every trial of this sweep failed ({n_failed}); see the reasons above")
+        if n_completed == 0 and n_failed:
+            raise SystemExit(f"excolor: every trial of this sweep failed ({n_failed}); see the reasons above")
 
     def _summarise(self, study: optuna.Study, directions: list[str]) -> None:
         """Print and save the best trial (one objective) or the Pareto front (several)."""
@@ -252,6 +265,16 @@ class StudyRunner(OptunaSweeperImpl):
         outputs.write_text(Path(self.sweep_dir) / "optimization_results.yaml", OmegaConf.to_yaml(results))
 
 
+def _tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = None,
+          state: TrialState = TrialState.COMPLETE) -> None:
+    """study.tell, tolerating the grid sampler's `study.stop()` once its grid is exhausted."""
+    try:
+        study.tell(trial, values, state=state)
+    except RuntimeError as error:
+        if "Study.stop" not in str(error):
+            raise
+
+
 def _values(value: Any, n: int) -> list[float] | None:
     try:
         values = [float(value)] if n == 1 and not isinstance(value, (list, tuple)) else [float(v) for v in value]
@@ -260,9 +283,13 @@ def _values(value: Any, n: int) -> list[float] | None:
     return values if len(values) == n else None
 
 
+def short_name(param: str) -> str:
+    """`regularizers.anchor.weight` -> `anchor`; other parameters keep their full key."""
+    return param.removeprefix("regularizers.").removesuffix(".weight")
+
+
 def _params(params: dict[str, Any]) -> str:
-    return " ".join(f"{k.removeprefix('regularizers.').removesuffix('.weight')}={v:.3g}" if isinstance(v, float)
-                    else f"{k}={v}" for k, v in params.items())
+    return " ".join(f"{short_name(k)}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
 
 
 class ExcolorSweeper(Sweeper):

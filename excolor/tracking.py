@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hydra.types import RunMode
 from hydra.utils import instantiate
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def _number(text: str) -> Any:
 
 def sweep_identity(hydra_cfg: Any) -> dict[str, Any] | None:
     """For a trial of a multirun: its study (W&B group), number and overrides (its sampled values)."""
-    if str(hydra_cfg.mode) != "RunMode.MULTIRUN":
+    if hydra_cfg.mode != RunMode.MULTIRUN:
         return None
     overrides = [o.split("=", 1) for o in hydra_cfg.overrides.task if "=" in o]
     study = hydra_cfg.sweeper.get("study_name") or hydra_cfg.job.name
@@ -81,7 +82,7 @@ def finish_logger(logger: Any, result: Any, output_dir: Path, failed: bool = Fal
 
 
 def _finish(logger: Any, result: Any, output_dir: Path, failed: bool) -> None:
-    if type(logger).__name__ != "WandbLogger":
+    if not _is_wandb({"_target_": type(logger).__name__}):
         logger.finalize("failed" if failed else "success")
         return
     import wandb
@@ -89,7 +90,7 @@ def _finish(logger: Any, result: Any, output_dir: Path, failed: bool) -> None:
     run = logger.experiment
     if result is not None:
         run.summary.update(result.metrics)
-        first = result.seeds[0].report
+        first = result.first_report
         if first is not None:
             columns = list(first.named_colors[0])
             run.log({"named_colors": wandb.Table(columns=columns, data=[list(r.values()) for r in first.named_colors])})

@@ -22,8 +22,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from excolor import console, outputs, plots
-from excolor.config import CONF_DIR, ConfigError, ExcolorConfig, check_config, register_schema
-from excolor.experiment import TrialResult, run_trials
+from excolor.config import CONF_DIR, ConfigError, ExcolorConfig, check_config, group_options, register_schema
+from excolor.experiment import TrialResult, build_regularizers, build_schedule, run_trials
+from excolor.schedule import Dopesheet
 from excolor.surgery import apply_ablation
 from excolor.tracking import build_logger, finish_logger, replay_history, sweep_identity
 
@@ -41,6 +42,7 @@ class PreparedTrial:
     """A checked config, its fully resolved form (for loggers) and where its outputs go."""
 
     config: ExcolorConfig
+    sheet: Dopesheet
     resolved: dict[str, Any]
     output_dir: Path
     sweep_trial: dict[str, Any] | None = None
@@ -49,9 +51,11 @@ class PreparedTrial:
 def prepare_trial(cfg: DictConfig) -> PreparedTrial:
     """Everything that can fail on bad input, before any training (runs inside Hydra's job context)."""
     config = check_config(cfg)
+    sheet = build_schedule(config)
+    build_regularizers(config)  # its errors too belong before training
     resolved = OmegaConf.to_container(cfg, resolve=True)
     hydra_cfg = HydraConfig.get()
-    return PreparedTrial(config, resolved, Path(hydra_cfg.runtime.output_dir), sweep_identity(hydra_cfg))
+    return PreparedTrial(config, sheet, resolved, Path(hydra_cfg.runtime.output_dir), sweep_identity(hydra_cfg))
 
 
 def write_outputs(result: TrialResult, output_dir: Path) -> None:
@@ -59,7 +63,7 @@ def write_outputs(result: TrialResult, output_dir: Path) -> None:
     outputs.write_json(output_dir / outputs.SEED_METRICS_FILE, [
         {"seed": s.seed, "failure": s.failure, **(s.report.metrics if s.report else {})} for s in result.seeds])
     outputs.write_rows(output_dir / outputs.HISTORY_FILE, result.history)
-    first = result.seeds[0].report
+    first = result.first_report
     if first is not None:
         outputs.write_rows(output_dir / outputs.NAMED_COLORS_FILE, first.named_colors)
     if result.model is not None and result.config.outputs.weights:
@@ -75,12 +79,14 @@ def write_outputs(result: TrialResult, output_dir: Path) -> None:
 
 def report(result: TrialResult, output_dir: Path) -> None:
     """The end of a run on the terminal: named colours (first seed) and key metrics."""
-    first = result.seeds[0].report
+    first = result.first_report
     if first is not None:
-        print(f"\nNamed colours, seed {result.seeds[0].seed} (MSE before / after ablation):")
+        seed = next(s.seed for s in result.seeds if s.report is first)
+        print(f"\nNamed colours, seed {seed} (MSE before / after ablation):")
         print(console.named_color_table(first.named_colors))
-    seeds = len(result.seeds)
-    print(f"\nKey metrics ({f'median over {seeds} seeds' if seeds > 1 else f'seed {result.seeds[0].seed}'}):")
+    scored = sum(s.report is not None for s in result.seeds)
+    rule = result.config.trial.aggregate.value
+    print(f"\nKey metrics ({f'{rule} over {scored} scored seeds' if len(result.seeds) > 1 else f'seed {result.seeds[0].seed}'}):")
     print(console.metrics_table(result.metrics))
     print(f"\nwall time {result.wall_s:.1f} s; outputs: {output_dir}")
 
@@ -93,8 +99,14 @@ def _quiet_libraries() -> None:
 
 
 def _objectives(result: TrialResult) -> Objectives:
+    """The sweep's objectives; a trial with no usable seed, or a failed seed under
+    trial.require_no_failed_seeds, is a failure (the sweeper records it as FAILED with this reason)."""
     if result.failure:
-        raise TrialFailed(f"trial failed: {result.failure}")
+        raise TrialFailed(result.failure)
+    if result.config.trial.require_no_failed_seeds and result.failed_seeds:
+        raise TrialFailed(f"{result.failed_seeds} of {len(result.seeds)} seeds failed "
+                          f"(collateral_mse or recon_mse > {result.config.trial.fail_threshold}) "
+                          "and trial.require_no_failed_seeds=true")
     return result.objectives[0] if len(result.objectives) == 1 else tuple(result.objectives)
 
 
@@ -109,7 +121,8 @@ def run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Object
     live_logger = build_logger(trials[0].resolved, trials[0].sweep_trial) if live else None
     progress = live and sys.stderr.isatty() and not trials[0].config.outputs.quiet
     try:
-        results = run_trials([t.config for t in trials], logger=live_logger, progress=progress)
+        results = run_trials([t.config for t in trials], logger=live_logger, progress=progress,
+                             sheets=[t.sheet for t in trials])
     except BaseException:
         finish_logger(live_logger, None, trials[0].output_dir, failed=True)
         raise
@@ -137,6 +150,21 @@ def run(cfg: DictConfig) -> Objectives:
     return outcome
 
 
+def unknown_group_options(argv: list[str]) -> str | None:
+    """Hydra names a missing option of a list-valued group (regularizers=[a,b]) without the choices:
+    catch that first and list them."""
+    for arg in argv:
+        group, sep, value = arg.lstrip("+~").partition("=")
+        if not sep or group.startswith("hydra/") or not (CONF_DIR / group).is_dir() or "(" in value:
+            continue  # not one of our groups (Hydra's own plugins list theirs), or sweep syntax
+        available = group_options(group)
+        chosen = [v.strip() for v in value.strip("[]").split(",") if v.strip() and v.strip() != "null"]
+        missing = [v for v in chosen if v not in available]
+        if missing:
+            return f"{group}={value}: no {group} option {', '.join(map(repr, missing))}; available: {', '.join(available)}"
+    return None
+
+
 @hydra.main(config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> Any:
     try:
@@ -144,10 +172,23 @@ def main(cfg: DictConfig) -> Any:
     except (ConfigError, TrialFailed) as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
-        kind = "configuration error" if isinstance(error, ConfigError) else "run failed"
+        kind = "configuration error" if isinstance(error, ConfigError) else "trial failed"
         print(f"excolor: {kind}: {error}", file=sys.stderr)
         sys.exit(2 if isinstance(error, ConfigError) else 1)
 
 
+def cli() -> Any:
+    """Console entry point: a pre-flight check of group options, then Hydra."""
+    for flag in ("--config-path", "-cp"):  # Hydra reads a relative path as a package path: anchor it here
+        if flag in sys.argv[:-1]:
+            at = sys.argv.index(flag) + 1
+            sys.argv[at] = str(Path(sys.argv[at]).resolve())
+    problem = unknown_group_options(sys.argv[1:])
+    if problem:
+        print(f"excolor: configuration error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    return main()
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -230,3 +230,13 @@ def test_value_unknown_name():
     with pytest.raises(ScheduleError, match="anchor"):
         sheet.value("anchor", 0)
     assert not math.isnan(sheet.value("lr", 10))
+
+
+def test_stretched_rescales_and_merged_keyframes_keep_the_last_value():
+    sheet = Dopesheet.from_keyframes([{"step": 0, "lr": 1.0}, {"step": "+10", "lr": 2.0}, {"step": 1000, "lr": 4.0}])
+    longer = sheet.stretched(2001)
+    assert longer.n_steps == 2001 and longer.tracks["lr"].steps == (0, 20, 2000)
+    short = sheet.stretched(50)  # +10 lands on step 0: the warm-up becomes a jump, never NaN
+    assert short.tracks["lr"].steps == (0, 49) and short.tracks["lr"].values == (2.0, 4.0)
+    values = short.resolve()["lr"]
+    assert np.isfinite(values).all() and values[0] == 2.0 and values[-1] == 4.0

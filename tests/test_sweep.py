@@ -3,8 +3,9 @@
 import optuna
 import pytest
 
+from excolor.experiment import run_trials
 from excolor.report import main as report_main
-from tests.conftest import run_cli
+from tests.conftest import compose_config, run_cli
 
 SWEEP = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
          "eval.rgb_grid_size=12", "hydra.sweeper.sampler.seed=0"]
@@ -34,6 +35,15 @@ def test_sweep_resume_batched_and_report(tmp_path, capsys):
     assert "regularizers.anti_anchor.weight" not in study.trials[3].params  # space follows the selection
     assert study.trials[3].user_attrs["seeds"] == [0, 1]
     assert len(study.trials[3].user_attrs["seeds_collateral_mse"]) == 2
+
+    # a member of the batched stack equals the same trial trained alone (same seeds, same weights)
+    trial = study.trials[3]
+    alone = run_trials([compose_config([*SWEEP[1:2], "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
+                                        "eval.rgb_grid_size=12", "trial.seeds=[0,1]",
+                                        "regularizers=[separate,anchor,anti_subspace]",
+                                        *(f"{k}={v}" for k, v in trial.params.items())])])[0]
+    assert [s.report.metrics["collateral_mse"] for s in alone.seeds] == pytest.approx(
+        trial.user_attrs["seeds_collateral_mse"], rel=1e-4, abs=1e-9)
 
     assert report_main(["--storage", storage, "--study", "pareto-ex2_9_1", "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out

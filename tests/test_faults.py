@@ -1,0 +1,181 @@
+"""Fault tests with real processes: kill -9 and resume, concurrent workers, NaN trials, W&B trouble,
+atomic outputs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from excolor import outputs
+from tests.conftest import FAST, run_cli
+
+SWEEP = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
+         "hydra.sweeper.sampler.seed=0"]
+STUDY = "pareto-ex2_9_1"
+
+
+def sweep_args(tmp_path: Path, *extra: str, storage: str | None = None) -> tuple[list[str], str]:
+    storage = storage or f"sqlite:///{tmp_path / 'optuna.db'}"
+    return [*SWEEP, f"hydra.sweeper.storage='{storage}'", f"hydra.sweep.dir={tmp_path / 'multirun'}", *extra], storage
+
+
+def popen_sweep(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    return subprocess.Popen([sys.executable, "-m", "excolor.train", *args], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def states(storage: str) -> list[TrialState]:
+    try:
+        return [t.state for t in optuna.load_study(study_name=STUDY, storage=storage).trials]
+    except KeyError:  # study not created yet
+        return []
+
+
+def test_kill_minus_9_then_resume(tmp_path):
+    args, storage = sweep_args(tmp_path, "schedule.n_steps=1200", "sweep.total_trials=3")
+    worker = popen_sweep(args, tmp_path)
+    deadline = time.time() + 240
+    while time.time() < deadline:  # wait until one trial is done and the next one is training
+        now = states(storage)
+        if now.count(TrialState.COMPLETE) == 1 and now.count(TrialState.RUNNING) == 1:
+            break
+        assert worker.poll() is None, worker.stdout.read()
+        time.sleep(0.5)
+    else:
+        pytest.fail("the sweep never reached its second trial")
+    time.sleep(1.0)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    before = optuna.load_study(study_name=STUDY, storage=storage)
+    completed_before = {t.number: t.values for t in before.trials if t.state == TrialState.COMPLETE}
+    assert [t.state for t in before.trials].count(TrialState.RUNNING) == 1
+
+    resumed = run_cli(args, cwd=tmp_path, timeout=400)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    after = optuna.load_study(study_name=STUDY, storage=storage)
+    by_state = {s: [t for t in after.trials if t.state == s] for s in TrialState}
+    assert not by_state[TrialState.RUNNING]
+    assert len(by_state[TrialState.COMPLETE]) == 3  # exactly what sweep.total_trials asked for
+    assert len(by_state[TrialState.FAIL]) == 1 and "abandoned" in by_state[TrialState.FAIL][0].user_attrs["fail_reason"]
+    for number, values in completed_before.items():
+        assert after.trials[number].values == values
+
+
+def test_two_workers_share_one_sqlite_study(tmp_path):
+    args, storage = sweep_args(tmp_path, "schedule.n_steps=150", "hydra.sweeper.n_trials=3")
+    workers = [popen_sweep([*args, f"hydra.sweep.dir={tmp_path / f'multirun{i}'}"], tmp_path) for i in range(2)]
+    for worker in workers:
+        out, _ = worker.communicate(timeout=400)
+        assert worker.returncode == 0, out[-3000:]
+    study = optuna.load_study(study_name=STUDY, storage=storage)
+    numbers = [t.number for t in study.trials]
+    assert sorted(numbers) == list(range(6))  # none duplicated, none lost
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+@pytest.fixture
+def postgres_url(tmp_path):
+    """A throw-away PostgreSQL server from Debian's packages on a unix socket; skipped where absent."""
+    import glob
+    import shutil
+
+    pytest.importorskip("psycopg")
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins or shutil.which("runuser") is None or os.geteuid() != 0:
+        pytest.skip("needs Debian's postgresql server and root (to run it as user postgres)")
+    import tempfile
+
+    data = Path(tempfile.mkdtemp(prefix="excolor-pg-"))  # outside pytest's root-only tmp dirs
+    shutil.chown(data, "postgres")
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    try:
+        subprocess.run([*as_postgres, f"{bins[-1]}/initdb", "-D", str(data), "-A", "trust"], check=True,
+                       capture_output=True, timeout=120)
+        subprocess.run([*as_postgres, f"{bins[-1]}/pg_ctl", "-D", str(data), "-w", "-l", str(data / "log"),
+                        "-o", f"-k {data} -c listen_addresses='' -p 54329", "start"], check=True,
+                       capture_output=True, timeout=60)
+    except (subprocess.SubprocessError, OSError) as error:
+        pytest.skip(f"could not start a PostgreSQL server: {error}")
+    try:
+        subprocess.run([*as_postgres, f"{bins[-1]}/createdb", "-h", str(data), "-p", "54329", "excolor"],
+                       check=True, capture_output=True, timeout=60)
+        yield f"postgresql://postgres@/excolor?host={data}&port=54329"
+    finally:
+        subprocess.run([*as_postgres, f"{bins[-1]}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_two_workers_share_one_postgres_study(tmp_path, postgres_url):
+    args, storage = sweep_args(tmp_path, "schedule.n_steps=150", "hydra.sweeper.n_trials=2", storage=postgres_url)
+    workers = [popen_sweep([*args, f"hydra.sweep.dir={tmp_path / f'multirun{i}'}"], tmp_path) for i in range(2)]
+    for worker in workers:
+        out, _ = worker.communicate(timeout=400)
+        assert worker.returncode == 0, out[-3000:]
+    study = optuna.load_study(study_name=STUDY, storage=storage)
+    assert sorted(t.number for t in study.trials) == list(range(4))
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+def test_nan_trial_is_recorded_failed_and_sweep_goes_on(tmp_path):
+    args, storage = sweep_args(tmp_path, "schedule.n_steps=100", "sweep.weight_range=null",
+                               "hydra/sweeper/sampler=grid", "schedule.lr_scale=choice(1.0,1e30)",
+                               "hydra.sweeper.n_trials=2")
+    result = run_cli(args, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    trials = optuna.load_study(study_name=STUDY, storage=storage).trials
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(trials) == 2 and len(failed) == 1
+    assert failed[0].params["schedule.lr_scale"] == 1e30 and "non-finite" in failed[0].user_attrs["fail_reason"]
+    assert "FAILED" in result.stdout
+
+    only_nan, _ = sweep_args(tmp_path, "schedule.n_steps=100", "sweep.weight_range=null",
+                             "hydra/sweeper/sampler=grid", "schedule.lr_scale=choice(1e30)",
+                             "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=all-fail")
+    result = run_cli(only_nan, cwd=tmp_path, timeout=300)
+    assert result.returncode != 0 and "every trial" in result.stdout + result.stderr
+
+
+def test_wandb_offline_is_bounded_and_unwritable_dir_only_warns(tmp_path):
+    """No network here: offline W&B must finish within the bound (the test timeout), twice."""
+    good = run_cli([*FAST, "logger=wandb", f"hydra.run.dir={tmp_path / 'w'}"], cwd=tmp_path, timeout=180)
+    assert good.returncode == 0, good.stderr[-3000:]
+    assert list((tmp_path / "w" / "wandb").glob("offline-run-*"))
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where W&B wants a directory")
+    bad = run_cli([*FAST, "logger=wandb", f"logger.save_dir={blocker}/wandb", f"hydra.run.dir={tmp_path / 'b'}"],
+                  cwd=tmp_path, timeout=180, env={"WANDB_DIR": str(blocker / "wandb"), "WANDB_SILENT": "false"})
+    assert bad.returncode == 0, bad.stderr[-3000:]
+    assert "Unable to create root directory" in bad.stdout + bad.stderr  # W&B warns, falls back to a temp dir
+    assert json.loads((tmp_path / "b" / "metrics.json").read_text())["recon_mse"] >= 0
+
+
+def test_a_logger_that_cannot_start_only_warns(caplog):
+    """Our own safety net, for failures W&B does not absorb itself: warn and carry on without a logger."""
+    from excolor.tracking import build_logger
+
+    spec = {"_target_": "lightning.pytorch.loggers.CSVLogger", "save_dir": "/proc/no-such-dir/csv"}
+    assert build_logger({"logger": spec, "seed": 0}) is None
+    assert "unavailable" in caplog.text and "local outputs are kept" in caplog.text
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "metrics.json"
+    outputs.write_json(target, {"a": 1})
+
+    def explode(stream):
+        stream.write(b'{"half": ')
+        raise KeyboardInterrupt  # as if the run were killed mid-write
+
+    with pytest.raises(KeyboardInterrupt):
+        outputs.atomic_write(target, explode)
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temp file left behind
