@@ -19,7 +19,11 @@ class AblationMethod(Enum):
 
 @dataclass
 class AblationConfig:
-    """What to delete and how; `dims: []` means no ablation (the `none` option)."""
+    """What to delete and how; `dims: []` means no ablation (the `none` option).
+
+    `layer` is `bottleneck` or `encoder`: both name the same K latent dims (after and before the
+    normalisation), so both cut the same producer rows and consumer columns.
+    """
 
     layer: str = "bottleneck"
     dims: list[int] = field(default_factory=lambda: [0])

@@ -45,3 +45,20 @@ def test_csv_schedule_runs_and_warns_on_known_unselected(shared_dir, caplog):
     config = compose_config([f"schedule.csv={shared_dir}/reference/dopesheets/ex-2.9.csv", "schedule.keyframes=[]"])
     build_schedule(config)
     assert "planar_v" in caplog.text
+
+
+@pytest.mark.parametrize("sweep, objectives", [
+    ("pareto", {"collateral_mse": "minimize", "red_mse": "maximize"}),
+    ("selectivity", {"log_selectivity": "maximize"}),
+])
+def test_sweep_presets_set_exactly_their_objectives(sweep, objectives):
+    config = compose_config([f"sweep={sweep}"])
+    assert {k: v.value for k, v in config.objectives.items()} == objectives
+    assert config.outputs.quiet and not config.outputs.plots
+
+
+def test_tuned_preset_keeps_ex2_9_1_and_changes_weights():
+    tuned, preset = compose_config(["+experiment=ex2_9_1_tuned"]), compose_config(["+experiment=ex2_9_1"])
+    assert set(tuned.regularizers) == set(preset.regularizers) and tuned.data == preset.data
+    assert tuned.regularizers["anti_subspace"]["weight"] == pytest.approx(59.57)
+    assert tuned.schedule.lr_scale < 1 and tuned.labels.concepts["red"].scale > 0.08
