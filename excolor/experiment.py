@@ -95,9 +95,8 @@ def build_schedule(config: ExcolorConfig) -> Dopesheet:
 def stack_key(config: ExcolorConfig, sheet: Dopesheet) -> str:
     """What must be equal for two trials to share one stacked model (weights, schedule, labels may differ)."""
     regs = {name: {k: v for k, v in r.items() if k != "weight"} for name, r in config.regularizers.items()}
-    n_steps = config.trainer.get("max_steps") or sheet.n_steps
     return repr((config.model, config.data, regs, list(config.labels.concepts), config.labels.hard,
-                 config.ablation, config.eval, config.trainer, n_steps))
+                 config.ablation, config.eval, config.trainer, sheet.n_steps))
 
 
 def check_stackable(configs: list[ExcolorConfig], sheets: list[Dopesheet]) -> None:

@@ -58,6 +58,7 @@ def test_sweep_resume_batched_and_report(tmp_path, capsys):
     ("regularizers.planar_v.weight=interval(0.1, 1.0)", ["planar_v", "not selected"]),
     ("hydra/sweeper/sampler=annealing", ["annealing", "tpe"]),
     ("hydra.sweeper.storage=bogus://nowhere", ["hydra.sweeper.storage", "bogus://nowhere"]),
+    ("hydra.sweeper.storage='postgresql://nobody@127.0.0.1:1/none'", ["hydra.sweeper.storage", "127.0.0.1:1"]),
 ])
 def test_sweep_config_errors_fail_before_first_trial(tmp_path, override, words):
     result, _ = sweep(tmp_path, "hydra.sweeper.n_trials=1", override, timeout=60)
