@@ -7,12 +7,10 @@ trial with one seed.
 
 from __future__ import annotations
 
-import logging
 import math
 import statistics
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -27,8 +25,6 @@ from excolor.module import ConceptDeletionModule, MemberSchedules
 from excolor.regularizers import SCHEMAS, Regularizer
 from excolor.schedule import Dopesheet, ScheduleError, load_schedule
 from excolor.surgery import apply_ablation
-
-log = logging.getLogger(__name__)
 
 
 

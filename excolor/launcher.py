@@ -8,7 +8,6 @@ fails alone; the rest of the batch still trains. The sweep command stays the sam
 
 from __future__ import annotations
 
-import logging
 from typing import Sequence
 
 from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
@@ -18,8 +17,6 @@ from omegaconf import DictConfig, open_dict
 
 from excolor.experiment import stack_key
 from excolor.train import PreparedTrial, prepare_trial, run_prepared
-
-log = logging.getLogger(__name__)
 
 
 class BatchedLauncher(Launcher):

@@ -153,11 +153,7 @@ def fail_abandoned_trials(study: optuna.Study) -> int:
 
 def trial_record(ret: JobReturn) -> tuple[dict[str, Any], str | None]:
     """User attributes for a finished job (metrics, per-seed values, output dir) and its failure reason."""
-    output_dir = Path(ret.working_dir or ".")
-    try:
-        output_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir)
-    except Exception:
-        pass
+    output_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir)  # set by run_job before the task runs
     attrs: dict[str, Any] = {"output_dir": str(output_dir)}
     if ret.status != JobStatus.COMPLETED:
         return attrs, f"{type(ret._return_value).__name__}: {ret._return_value}"

@@ -19,8 +19,9 @@ LOGGER_TARGETS = ["lightning.pytorch.loggers.*"]
 """The classes a `logger/` config may name."""
 
 
-def _is_wandb(spec: dict[str, Any]) -> bool:
-    return str(spec.get("_target_", "")).endswith("WandbLogger")
+def _is_wandb(target: str) -> bool:
+    """`target`: a logger's class name or its `_target_` path."""
+    return target.endswith("WandbLogger")
 
 
 def _number(text: str) -> Any:
@@ -46,7 +47,7 @@ def build_logger(resolved: dict[str, Any], trial: dict[str, Any] | None = None) 
     if spec is None:
         return None
     spec = dict(spec)
-    if _is_wandb(spec) and trial:
+    if _is_wandb(str(spec.get("_target_", ""))) and trial:
         spec.update(group=trial["study"], job_type="trial", name=f"{trial['study']}-{trial['number']}")
     config = dict(resolved)
     if trial:
@@ -82,7 +83,7 @@ def finish_logger(logger: Any, result: Any, output_dir: Path, failed: bool = Fal
 
 
 def _finish(logger: Any, result: Any, output_dir: Path, failed: bool) -> None:
-    if not _is_wandb({"_target_": type(logger).__name__}):
+    if not _is_wandb(type(logger).__name__):
         logger.finalize("failed" if failed else "success")
         return
     import wandb

@@ -28,7 +28,6 @@ from excolor.schedule import Dopesheet
 from excolor.surgery import apply_ablation
 from excolor.tracking import build_logger, finish_logger, replay_history, sweep_identity
 
-log = logging.getLogger("excolor")
 register_schema()
 Objectives = float | tuple[float, ...]
 
@@ -129,7 +128,7 @@ def run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Object
     returns: list[Objectives | BaseException] = []
     for trial, result in zip(trials, results):
         write_outputs(result, trial.output_dir)
-        logger = live_logger or build_logger(trial.resolved, trial.sweep_trial)
+        logger = live_logger if live else build_logger(trial.resolved, trial.sweep_trial)
         if logger is not None and not live:
             replay_history(logger, result.history)
         finish_logger(logger, result, trial.output_dir, failed=result.failure is not None)
