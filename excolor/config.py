@@ -24,12 +24,12 @@ from excolor.schedule import ScheduleConfig
 from excolor.surgery import AblationConfig, check_dims
 
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-"""The config groups (conf/ at the top of the repository; excolor is installed editable)."""
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+"""The config groups, shipped inside the package (excolor/conf/)."""
 
 
 def group_options(group: str) -> list[str]:
-    """The options of a config group: the YAML files in conf/<group>/."""
+    """The options of a config group: the YAML files in excolor/conf/<group>/."""
     return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
 
 
@@ -59,6 +59,8 @@ class TrialConfig:
     aggregate: Aggregate = Aggregate.median
     fail_threshold: float = 0.02
     require_no_failed_seeds: bool = False
+    study: Optional[str] = None  # set by the excolor sweeper: this trial's study ...
+    number: Optional[int] = None  # ... and its Optuna trial number (names its dir and W&B run)
 
 
 @dataclass
@@ -76,6 +78,8 @@ class SweepConfig:
     weight_range: Optional[list[float]] = None
     ranges: dict[str, list[float]] = field(default_factory=dict)
     total_trials: Optional[int] = None  # run until the study has this many complete trials (resume-safe)
+    heartbeat_s: int = 20  # a worker records a heartbeat on its running trials this often ...
+    grace_s: int = 120  # ... and a RUNNING trial silent this long belongs to a dead worker (any host)
 
 
 @dataclass
@@ -98,7 +102,7 @@ class ExcolorConfig:
 
 
 def register_schema() -> None:
-    """Make `base_config` available to conf/config.yaml's defaults list."""
+    """Make `base_config` available to excolor/conf/config.yaml's defaults list."""
     ConfigStore.instance().store(name="base_config", node=ExcolorConfig, replace=True)
 
 
