@@ -21,12 +21,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from excolor import console, outputs, plots
+from excolor import console, outputs, plots, status
 from excolor.config import CONF_DIR, ConfigError, ExcolorConfig, check_config, group_options, register_schema
 from excolor.experiment import TrialResult, build_regularizers, build_schedule, run_trials
 from excolor.schedule import Dopesheet
 from excolor.surgery import apply_ablation
 from excolor.tracking import build_logger, finish_logger, replay_history, sweep_identity
+from excolor.validation import command_line_problem
 
 register_schema()
 Objectives = float | tuple[float, ...]
@@ -47,6 +48,7 @@ class PreparedTrial:
     sweep_trial: dict[str, Any] | None = None
 
 
+@status.marks_rejection
 def prepare_trial(cfg: DictConfig) -> PreparedTrial:
     """Everything that can fail on bad input, before any training (runs inside Hydra's job context)."""
     config = check_config(cfg)
@@ -111,6 +113,16 @@ def _objectives(result: TrialResult) -> Objectives:
 
 def run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Objectives | BaseException]:
     """Train the trials as one stacked model; write each one's outputs and logs; return objectives.
+    Each run dir's status.json says running, then done / failed / interrupted."""
+    dirs = [t.output_dir for t in trials]
+    with status.recorded(dirs):
+        returns = _run_prepared(trials, live)
+    status.mark_outcomes(dirs, returns)
+    return returns
+
+
+def _run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Objectives | BaseException]:
+    """run_prepared without the status file.
 
     `live`: a single trial whose Lightning logger records during training (and shows a progress bar
     on a terminal); otherwise each trial's logger receives its recorded history afterwards.
@@ -182,11 +194,16 @@ def cli() -> Any:
         if flag in sys.argv[:-1]:
             at = sys.argv.index(flag) + 1
             sys.argv[at] = str(Path(sys.argv[at]).resolve())
-    problem = unknown_group_options(sys.argv[1:])
+    problem = unknown_group_options(sys.argv[1:]) or command_line_problem(sys.argv[1:])
     if problem:
         print(f"excolor: configuration error: {problem}", file=sys.stderr)
         sys.exit(2)
-    return main()
+    status.interrupt_on_sigterm()
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print(status.interrupted_message(), file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":
