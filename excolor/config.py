@@ -164,6 +164,15 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
     if accelerator != "cpu":
         raise ConfigError(f"trainer.accelerator={accelerator}: excolor trains on the CPU (allowed: cpu); "
                           "a ~1,000-parameter model gains nothing from a GPU, stack more members instead")
+    try:
+        check_trainer(typed.trainer)
+        members = len(typed.trial.seeds or [typed.seed])
+        model = typed.model
+        check_fits([model_need(model.k_bottleneck, model.width, model.n_hidden, members),
+                    *evaluation_needs(list(typed.eval.hsv_cube), typed.eval.rgb_grid_size, typed.eval.chunk_size,
+                                      members, model.width, model.n_hidden, model.k_bottleneck)])
+    except (DomainError, ResourceError) as error:
+        raise ConfigError(str(error)) from None
     checks = [
         (lambda: check_data(typed.data)),
         (lambda: check_labels(typed.labels)),
@@ -175,15 +184,6 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
             check()
         except ValueError as error:
             raise ConfigError(str(error)) from None
-    try:
-        check_trainer(typed.trainer)
-        members = len(typed.trial.seeds or [typed.seed])
-        model = typed.model
-        check_fits([model_need(model.k_bottleneck, model.width, model.n_hidden, members),
-                    *evaluation_needs(list(typed.eval.hsv_cube), typed.eval.rgb_grid_size, typed.eval.chunk_size,
-                                      members, model.width, model.n_hidden, model.k_bottleneck)])
-    except (DomainError, ResourceError) as error:
-        raise ConfigError(str(error)) from None
     if not typed.objectives:
         raise ConfigError(f"objectives is empty: choose objectives=... ({', '.join(group_options('objectives'))})")
     allowed = [*SCALAR_METRICS, "named_<colour>_after"]

@@ -35,6 +35,7 @@ from optuna.trial import TrialState
 
 from excolor import outputs
 from excolor.config import ConfigError
+from excolor.preflight import check_sweep
 
 log = logging.getLogger(__name__)
 WORKER_ATTR = "excolor_worker"
@@ -173,6 +174,7 @@ class StudyRunner(OptunaSweeperImpl):
 
     def sweep(self, arguments: list[str]) -> None:
         config = self.config
+        check_sweep(config, self.n_trials, self.n_jobs, self.max_failure_rate)  # before the study is opened
         directions = list(OmegaConf.to_container(config.objectives, enum_to_str=True).values())
         self._process_searchspace_config()
         overrides = weight_space(config) + self._parse_sweeper_params_config() + list(arguments)
