@@ -64,7 +64,7 @@ class Domain:
         if self.integer and not float(value).is_integer():
             return "is not an integer"
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            return "is out of range"
+            return "is negative, out of range" if value < 0 <= self.low else "is out of range"
         if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
             return "is out of range"
         return None
