@@ -51,8 +51,12 @@ def evaluate_run(run_dir: Path, overrides: list[str]) -> MemberReport:
     check_overrides(overrides)
     saved = config_dir / "config.yaml"
     try:
-        if not isinstance(OmegaConf.to_container(OmegaConf.load(saved)), dict):
+        loaded = OmegaConf.to_container(OmegaConf.load(saved))
+        if not isinstance(loaded, dict):
             raise ValueError("not a mapping of config keys")
+        missing = [key for key in ("model", "eval", "ablation", "objectives") if key not in loaded]
+        if missing:
+            raise ValueError(f"it has no {', '.join(missing)} section")
     except Exception as error:  # yaml's and OmegaConf's parse errors
         raise ConfigError(f"{saved}: not a run's saved config ({type(error).__name__}: "
                           f"{str(error).splitlines()[0] if str(error) else ''}); RUN_DIR must be the output "

@@ -117,6 +117,8 @@ class Dopesheet:
     def from_csv(cls, path: str | Path) -> "Dopesheet":
         """Read a dopesheet CSV (header ``STEP,PHASE,ACTION,<prop>[:space[:easing]],...``)."""
         path = Path(path)
+        if path.is_dir():
+            raise ScheduleError(f"schedule file {path} is a directory; schedule.csv must name a CSV dopesheet")
         if not path.is_file():
             raise ScheduleError(f"schedule file not found: {path}")
         try:

@@ -126,6 +126,8 @@ CONFIG_DOMAINS: dict[str, Domain] = {
     "trainer.devices": integers(1, 1),  # members stack in one process; several devices would duplicate them
     "trainer.num_nodes": integers(1, 1),
     "trainer.gradient_clip_val": at_least(0.0, optional=True),
+    "trainer.accumulate_grad_batches": integers(1),  # Lightning accepts 0, then divides by it mid-fit
+    "trainer.check_val_every_n_epoch": integers(1, optional=True),
     "sweep.weight_range.*": POSITIVE,  # log-uniform ranges
     "sweep.ranges.*.*": POSITIVE,
     "sweep.total_trials": integers(1, optional=True),

@@ -65,6 +65,7 @@ SINGLE_RUN = [  # (overrides, words the message must contain)
     (["trainer.devices=2"], ["trainer.devices", "1"]),
     (["+trainer.bogus_arg=1"], ["trainer.bogus_arg", "Lightning"]),                 # library rejects
     (["+trainer.precision=bogus"], ["trainer.precision", "Lightning"]),             # library rejects
+    (["+trainer.accumulate_grad_batches=0"], ["trainer.accumulate_grad_batches", ">= 1"]),  # library divides by it
     (["trial.fail_threshold=nan"], ["trial.fail_threshold", "> 0"]),
     (["trial.fail_threshold=0"], ["trial.fail_threshold", "> 0"]),
     (["trial.seeds=[0,0]"], ["trial.seeds", "twice"]),
@@ -188,7 +189,9 @@ EVAL_CASES = [  # (overrides, damage to a copy of the run, words)
     ([], ("model.pt", b""), ["model.pt", "not weights"]),
     ([], (".hydra/config.yaml", b"{{{ not: yaml: [\n"), [".hydra/config.yaml", "not a run's saved config"]),
     ([], (".hydra/config.yaml", b"- a list\n- not a config\n"), ["config.yaml", "not a run's saved config"]),
-    ([], (".hydra/config.yaml", b"model: {width: nan}\n"), ["model.width"]),
+    ([], (".hydra/config.yaml", b"model: {width: nan}\n"), ["config.yaml", "no eval"]),
+    (["eval.target_threshold=nan"], None, ["eval.target_threshold", "[0, 1]"]),
+    ([], (".hydra/config.yaml", b""), ["config.yaml", "no model"]),
 ]
 
 
