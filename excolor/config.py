@@ -20,8 +20,10 @@ from excolor.labels import LabelsConfig, check_labels
 from excolor.metrics import SCALAR_METRICS, EvalSettings, check_settings
 from excolor.model import ModelConfig
 from excolor.regularizers import SCHEMAS
+from excolor.resources import ResourceError, check_fits, evaluation_needs, model_need
 from excolor.schedule import ScheduleConfig
 from excolor.surgery import AblationConfig, check_dims
+from excolor.validation import DomainError, check_numbers, check_run_name, check_trainer
 
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
@@ -150,14 +152,11 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
             raise ConfigError(f"{error.full_key}: {error.msg}") from None
     typed: ExcolorConfig = OmegaConf.to_object(cfg)
     typed.regularizers = typed_regularizers(cfg)
-    positive = {
-        "model.k_bottleneck": typed.model.k_bottleneck,
-        "model.width": typed.model.width,
-        "model.n_hidden": typed.model.n_hidden,
-    }
-    for key, value in positive.items():
-        if value <= 0:
-            raise ConfigError(f"{key}={value} must be a positive integer")
+    try:
+        check_numbers(typed)  # every number finite and in its domain (excolor/validation.py)
+        check_run_name(typed.name)
+    except DomainError as error:
+        raise ConfigError(str(error)) from None
     for name, regularizer in typed.regularizers.items():
         unknown = sorted(set(regularizer.get("labels") or {}) - set(typed.labels.concepts))
         if unknown:
@@ -169,6 +168,15 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
     if accelerator != "cpu":
         raise ConfigError(f"trainer.accelerator={accelerator}: excolor trains on the CPU (allowed: cpu); "
                           "a ~1,000-parameter model gains nothing from a GPU, stack more members instead")
+    try:
+        check_trainer(typed.trainer)
+        members = len(typed.trial.seeds or [typed.seed])
+        model = typed.model
+        check_fits([model_need(model.k_bottleneck, model.width, model.n_hidden, members),
+                    *evaluation_needs(list(typed.eval.hsv_cube), typed.eval.rgb_grid_size, typed.eval.chunk_size,
+                                      members, model.width, model.n_hidden, model.k_bottleneck)])
+    except (DomainError, ResourceError) as error:
+        raise ConfigError(str(error)) from None
     checks = [
         (lambda: check_data(typed.data)),
         (lambda: check_labels(typed.labels)),

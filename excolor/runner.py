@@ -19,7 +19,7 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from excolor import console, outputs, plots
+from excolor import console, outputs, plots, status
 from excolor.config import ExcolorConfig, check_config
 from excolor.experiment import TrialResult, build_regularizers, build_schedule, run_trials
 from excolor.schedule import Dopesheet
@@ -68,6 +68,7 @@ class TrialOutcome:
         return None
 
 
+@status.marks_rejection
 def prepare_trial(cfg: DictConfig) -> PreparedTrial:
     """Everything that can fail on bad input, before any training (runs inside Hydra's job context)."""
     config = check_config(cfg)
@@ -142,6 +143,16 @@ def outcome_of(result: TrialResult, output_dir: Path) -> TrialOutcome:
 
 def run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[TrialOutcome]:
     """Train the trials as one stacked model; write each one's outputs and logs; return their outcomes.
+    Each run dir's status.json says running, then done / failed / interrupted."""
+    dirs = [t.output_dir for t in trials]
+    with status.recorded(dirs):
+        outcomes = _run_prepared(trials, live)
+    status.mark_outcomes(dirs, outcomes)
+    return outcomes
+
+
+def _run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[TrialOutcome]:
+    """run_prepared without the status file.
 
     `live`: a single trial whose Lightning logger records during training (and shows a progress bar
     on a terminal); otherwise each trial's logger receives its recorded history afterwards.

@@ -31,6 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from excolor.config import ConfigError
+from excolor.preflight import check_sweep
 from excolor.runner import TrialOutcome
 from excolor.space import SearchSpace, parse_space, short_name, weight_space
 from excolor.study import (Attr, Heartbeat, claim_directory, fail_abandoned_trials, json_safe, open_storage,
@@ -122,15 +123,13 @@ class ExcolorSweeper(Sweeper):
     def _sweep(self, arguments: list[str]) -> None:
         config = self.config
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours to print
+        check_sweep(config, self.n_trials, self.n_jobs, self.max_failure_rate)  # before the study is opened
         objectives = OmegaConf.to_container(config.objectives, enum_to_str=True)
         names, directions = list(objectives), list(objectives.values())
         params = [f"{k}={v}" for k, v in (self.params or {}).items()]
         space = parse_space([*weight_space(config), *params, *arguments], list(config.regularizers))
         sampler = build_sampler(self.sampler_config, space)
         sweep = config.get("sweep") or {}
-        for key in ("n_trials", "n_jobs"):
-            if getattr(self, key) is None or int(getattr(self, key)) < 1:
-                raise ConfigError(f"hydra.sweeper.{key}={getattr(self, key)} must be a whole number >= 1")
         if not self.storage_url:
             raise ConfigError("hydra.sweeper.storage is empty: give a URL, e.g. sqlite:///multirun/optuna.db")
         url = str(self.storage_url)

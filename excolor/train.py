@@ -19,7 +19,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from excolor.config import CONF_DIR, ConfigError, group_options, register_schema
+from excolor import status
 from excolor.runner import TrialOutcome, prepare_trial, run_prepared
+from excolor.validation import command_line_problem
 
 register_schema()
 
@@ -67,11 +69,16 @@ def cli() -> Any:
         if flag in sys.argv[:-1]:
             at = sys.argv.index(flag) + 1
             sys.argv[at] = str(Path(sys.argv[at]).resolve())
-    problem = unknown_group_options(sys.argv[1:])
+    problem = unknown_group_options(sys.argv[1:]) or command_line_problem(sys.argv[1:])
     if problem:
         print(f"excolor: configuration error: {problem}", file=sys.stderr)
         sys.exit(2)
-    return main()
+    status.interrupt_on_sigterm()
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print(status.interrupted_message(), file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":
