@@ -95,7 +95,8 @@ def open_storage(url: str, create: bool = True, key: str = "storage") -> optuna.
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=not create)
         except Exception as error:  # sqlalchemy / driver errors: name the real cause
-            if attempt < 4 and type(error).__name__ in CREATION_RACES:  # workers creating one schema at once
+            racing = type(error).__name__ in CREATION_RACES or "already exists" in str(error)
+            if attempt < 4 and racing:  # workers creating one schema at once: the loser retries
                 time.sleep(0.5 + attempt)
                 continue
             _storage_error(key, url, error)
@@ -173,11 +174,14 @@ def abandoned_reason(trial: FrozenTrial, grace_s: float, now: float) -> str | No
     return None
 
 
-def fail_abandoned_trials(storage: optuna.storages.RDBStorage, study: optuna.Study, grace_s: float) -> list[int]:
-    """Mark RUNNING trials of dead workers FAILED (reason first, then state); returns their numbers."""
+def fail_abandoned_trials(storage: optuna.storages.RDBStorage, study: optuna.Study, grace_s: float,
+                          everything: bool = False) -> list[int]:
+    """Mark RUNNING trials of dead workers (`everything`: all RUNNING trials) FAILED, reason first, then
+    state; returns their numbers."""
     now, failed = time.time(), []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        reason = abandoned_reason(trial, grace_s, now)
+        reason = "abandoned: failed by hand (excolor-recover --all)" if everything else \
+            abandoned_reason(trial, grace_s, now)
         if reason is None:
             continue
         try:

@@ -49,7 +49,7 @@ def check_records(cwd: Path, storage: str, expected_trials: int) -> None:
     assert sorted(t.number for t in trials) == list(range(expected_trials))
     assert all(t.state == TrialState.COMPLETE for t in trials), [t.state for t in trials]
     sweep_dir = cwd / "multirun" / STUDY
-    dirs = sorted(int(p.name) for p in sweep_dir.iterdir() if p.is_dir())
+    dirs = sorted(int(p.name) for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert dirs == list(range(expected_trials))
     values = {}
     for trial in trials:
