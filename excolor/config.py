@@ -20,16 +20,18 @@ from excolor.labels import LabelsConfig, check_labels
 from excolor.metrics import SCALAR_METRICS, EvalSettings, check_settings
 from excolor.model import ModelConfig
 from excolor.regularizers import SCHEMAS
+from excolor.resources import ResourceError, check_fits, evaluation_needs, model_need
 from excolor.schedule import ScheduleConfig
 from excolor.surgery import AblationConfig, check_dims
+from excolor.validation import DomainError, check_numbers, check_run_name, check_trainer
 
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-"""The config groups (conf/ at the top of the repository; excolor is installed editable)."""
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+"""The config groups, shipped inside the package (excolor/conf/)."""
 
 
 def group_options(group: str) -> list[str]:
-    """The options of a config group: the YAML files in conf/<group>/."""
+    """The options of a config group: the YAML files in excolor/conf/<group>/."""
     return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
 
 
@@ -59,6 +61,8 @@ class TrialConfig:
     aggregate: Aggregate = Aggregate.median
     fail_threshold: float = 0.02
     require_no_failed_seeds: bool = False
+    study: Optional[str] = None  # set by the excolor sweeper: this trial's study ...
+    number: Optional[int] = None  # ... and its Optuna trial number (names its dir and W&B run)
 
 
 @dataclass
@@ -76,6 +80,8 @@ class SweepConfig:
     weight_range: Optional[list[float]] = None
     ranges: dict[str, list[float]] = field(default_factory=dict)
     total_trials: Optional[int] = None  # run until the study has this many complete trials (resume-safe)
+    heartbeat_s: int = 20  # a worker records a heartbeat on its running trials this often ...
+    grace_s: int = 120  # ... and a RUNNING trial silent this long belongs to a dead worker (any host)
 
 
 @dataclass
@@ -98,7 +104,7 @@ class ExcolorConfig:
 
 
 def register_schema() -> None:
-    """Make `base_config` available to conf/config.yaml's defaults list."""
+    """Make `base_config` available to excolor/conf/config.yaml's defaults list."""
     ConfigStore.instance().store(name="base_config", node=ExcolorConfig, replace=True)
 
 
@@ -146,14 +152,11 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
             raise ConfigError(f"{error.full_key}: {error.msg}") from None
     typed: ExcolorConfig = OmegaConf.to_object(cfg)
     typed.regularizers = typed_regularizers(cfg)
-    positive = {
-        "model.k_bottleneck": typed.model.k_bottleneck,
-        "model.width": typed.model.width,
-        "model.n_hidden": typed.model.n_hidden,
-    }
-    for key, value in positive.items():
-        if value <= 0:
-            raise ConfigError(f"{key}={value} must be a positive integer")
+    try:
+        check_numbers(typed)  # every number finite and in its domain (excolor/validation.py)
+        check_run_name(typed.name)
+    except DomainError as error:
+        raise ConfigError(str(error)) from None
     for name, regularizer in typed.regularizers.items():
         unknown = sorted(set(regularizer.get("labels") or {}) - set(typed.labels.concepts))
         if unknown:
@@ -165,6 +168,15 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
     if accelerator != "cpu":
         raise ConfigError(f"trainer.accelerator={accelerator}: excolor trains on the CPU (allowed: cpu); "
                           "a ~1,000-parameter model gains nothing from a GPU, stack more members instead")
+    try:
+        check_trainer(typed.trainer)
+        members = len(typed.trial.seeds or [typed.seed])
+        model = typed.model
+        check_fits([model_need(model.k_bottleneck, model.width, model.n_hidden, members),
+                    *evaluation_needs(list(typed.eval.hsv_cube), typed.eval.rgb_grid_size, typed.eval.chunk_size,
+                                      members, model.width, model.n_hidden, model.k_bottleneck)])
+    except (DomainError, ResourceError) as error:
+        raise ConfigError(str(error)) from None
     checks = [
         (lambda: check_data(typed.data)),
         (lambda: check_labels(typed.labels)),

@@ -24,6 +24,7 @@ from excolor.metrics import HIGHER_IS_BETTER, MemberReport, evaluate
 from excolor.model import ColorMLP
 from excolor.module import ConceptDeletionModule, MemberSchedules
 from excolor.regularizers import SCHEMAS, Regularizer
+from excolor.resources import ResourceError, check_fits, run_needs
 from excolor.schedule import Dopesheet, ScheduleError, load_schedule
 from excolor.surgery import apply_ablation
 
@@ -86,7 +87,17 @@ def build_schedule(config: ExcolorConfig) -> Dopesheet:
         sheet.check_names(known=known, selected=set(config.regularizers))
     except ScheduleError as error:
         raise ConfigError(str(error)) from None
+    check_memory([config], [sheet])
     return sheet
+
+
+def check_memory(configs: list[ExcolorConfig], sheets: list[Dopesheet]) -> None:
+    """Fail before allocating anything when the members trained together cannot fit in memory."""
+    members = sum(len(trial_seeds(c)) for c in configs)
+    try:
+        check_fits(run_needs(configs[0], max(s.n_steps for s in sheets), members))
+    except ResourceError as error:
+        raise ConfigError(str(error)) from None
 
 
 def stack_key(config: ExcolorConfig, sheet: Dopesheet) -> str:
@@ -181,8 +192,13 @@ def fit(members: ConceptDeletionModule, data: ColorDataModule, trainer_kwargs: d
     kwargs.update(max_steps=members.schedules.n_steps, logger=logger if logger is not None else False,
                   enable_progress_bar=progress)
     trainer = L.Trainer(**kwargs)
-    with one_thread():
-        trainer.fit(members, datamodule=data)
+    try:
+        with one_thread():
+            trainer.fit(members, datamodule=data)
+    except SystemExit:  # Lightning turns Ctrl-C (and SIGTERM) into a graceful shutdown plus exit(1)
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
 
 
 def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,
@@ -194,6 +210,7 @@ def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
     started = time.perf_counter()
     sheets = sheets or [build_schedule(c) for c in configs]
     check_stackable(configs, sheets)
+    check_memory(configs, sheets)
     regularizers = build_regularizers(configs[0])
     plan = [(c, s, trial_seeds(c)) for c, s in zip(configs, sheets)]
     seeds = [seed for _, _, trial in plan for seed in trial]

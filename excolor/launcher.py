@@ -16,7 +16,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 from excolor.experiment import stack_key
-from excolor.train import PreparedTrial, prepare_trial, run_prepared
+from excolor.runner import PreparedTrial, prepare_trial, run_prepared
 
 
 class BatchedLauncher(Launcher):
@@ -49,11 +49,11 @@ class BatchedLauncher(Launcher):
         for group in groups.values():
             trials = [r.return_value for r in group]
             try:
-                outcomes = run_prepared(trials)
+                outcomes: list[object] = list(run_prepared(trials))
             except Exception as error:  # the whole stacked fit failed: every trial in it failed
                 outcomes = [error] * len(group)
             for ret, outcome in zip(group, outcomes):
-                ret.return_value = outcome
+                ret.return_value = outcome  # a TrialOutcome, or the exception (JobReturn re-raises it)
                 if isinstance(outcome, BaseException):
                     ret.status = JobStatus.FAILED
         return returns

@@ -26,6 +26,7 @@ def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600: give the mode a plain open() would
         with os.fdopen(handle, "wb") as stream:
             write(stream)
             stream.flush()
@@ -35,6 +36,13 @@ def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> Path
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import optuna  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
-from excolor.sweeper import REASON_ATTR, short_name  # noqa: E402
+from excolor.space import short_name  # noqa: E402
+from excolor.study import Attr  # noqa: E402
 
 METRIC_COLUMNS = ("red_mse", "collateral_mse", "selectivity", "recon_mse", "failed_seeds")
 
@@ -44,7 +45,7 @@ def trial_table(study: optuna.Study, top: int | None = None) -> str:
     header = ["pareto", "#", *map(short_name, params), *METRIC_COLUMNS, "state"]
     rows = []
     for trial in sorted_trials(study)[:top]:
-        state = trial.state.name + (f" ({trial.user_attrs[REASON_ATTR]})" if REASON_ATTR in trial.user_attrs else "")
+        state = trial.state.name + (f" ({trial.user_attrs[Attr.REASON]})" if Attr.REASON in trial.user_attrs else "")
         rows.append(["*" if trial.number in front else "", str(trial.number),
                      *(_cell(trial.params.get(p)) for p in params),
                      *(_cell(trial.user_attrs.get(m)) for m in METRIC_COLUMNS), state])
@@ -90,6 +91,18 @@ def write_plots(study: optuna.Study, out: Path) -> list[Path]:
     return written
 
 
+def storage_problem(url: str) -> str | None:
+    """A report only reads: a SQLite file that is missing or empty would be created (or filled) by opening it."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    if not path.is_file():
+        return f"--storage {url}: no such file {path}; excolor-report reads an existing study storage (it creates none)"
+    if path.stat().st_size == 0:
+        return f"--storage {url}: {path} is empty, not an Optuna storage"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="excolor-report", description=__doc__.splitlines()[0])
     parser.add_argument("--storage", default="sqlite:///multirun/optuna.db", help="Optuna storage URL")
@@ -97,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="where to write plots (default multirun/report-<study>)")
     parser.add_argument("--top", type=int, help="show only the best N trials")
     args = parser.parse_args(argv)
+    problem = storage_problem(args.storage) or (f"--top {args.top} must be >= 1" if args.top is not None
+                                                 and args.top < 1 else None)
+    if problem:
+        print(f"excolor-report: {problem}", file=sys.stderr)
+        return 2
     try:
         summaries = optuna.get_all_study_summaries(storage=args.storage)
     except Exception as error:
@@ -117,8 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     print(trial_table(study, args.top))
     if counts["COMPLETE"]:
         out = args.out or Path("multirun") / f"report-{args.study}"
-        for path in write_plots(study, out):
-            print(f"wrote {path}")
+        try:
+            for path in write_plots(study, out):
+                print(f"wrote {path}")
+        except OSError as error:
+            print(f"excolor-report: cannot write plots to --out {out}: {error.strerror or error}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -24,6 +24,8 @@ from typing import Any, Collection, Mapping, Optional, Sequence
 
 import numpy as np
 
+from excolor.validation import schedule_cell_problem
+
 log = logging.getLogger(__name__)
 
 SPACES = ("linear", "log")
@@ -115,10 +117,16 @@ class Dopesheet:
     def from_csv(cls, path: str | Path) -> "Dopesheet":
         """Read a dopesheet CSV (header ``STEP,PHASE,ACTION,<prop>[:space[:easing]],...``)."""
         path = Path(path)
+        if path.is_dir():
+            raise ScheduleError(f"schedule file {path} is a directory; schedule.csv must name a CSV dopesheet")
         if not path.is_file():
             raise ScheduleError(f"schedule file not found: {path}")
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            lines = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as f:
+                lines = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+        except (UnicodeDecodeError, csv.Error, OSError) as error:  # a binary file, NUL bytes, unreadable
+            raise ScheduleError(f"{path}: not a readable CSV dopesheet ({type(error).__name__}: {error}); "
+                                "expected UTF-8 text with a header STEP,PHASE,ACTION,<properties>") from None
         if not lines:
             raise ScheduleError(f"{path}: the schedule is empty; it needs a header STEP,PHASE,ACTION,<properties> and rows")
         header = [h.strip() for h in lines[0]]
@@ -262,6 +270,9 @@ def _parse_value(raw: Any, k: int, name: str, source: str) -> float | None:
         raise ScheduleError(f"{source}: row {k} column {name!r} value {raw!r} is not a number") from None
     if not math.isfinite(v):
         raise ScheduleError(f"{source}: row {k} column {name!r} value {raw!r} is not finite")
+    problem = schedule_cell_problem(name, v)
+    if problem:
+        raise ScheduleError(f"{source}: row {k} column {name!r} value {raw!r} {problem}")
     return v
 
 

@@ -1,267 +1,260 @@
-"""`hydra/sweeper=excolor`: Hydra's Optuna sweeper, adapted to concept-deletion studies.
+"""`hydra/sweeper=excolor`: an Optuna study loop for concept-deletion sweeps, on public APIs only.
 
-What it adds to the stock 1.4 sweeper (whose keys n_trials, storage, study_name, n_jobs, sampler and
-params all keep working as documented):
-- the search space follows the selected regularizers: every `regularizers.<name>.weight` is searched
-  on a log scale over `sweep.weight_range` (or `sweep.ranges.<name>`), no YAML edit needed;
-- directions come from the run's `objectives` (metric: minimize|maximize), one source of truth;
-- a trial that raises or whose loss goes non-finite is recorded FAILED with its reason, the sweep
-  goes on, and it ends non-zero only when every trial failed;
-- each trial's metrics, per-seed values and failed-seed count are saved as Optuna user attributes,
-  trials left RUNNING by a killed sweep are marked failed on resume, and one line per finished
-  trial is printed.
+It keeps the keys of Hydra's Optuna sweeper config (sampler, storage, study_name, n_trials, n_jobs,
+max_failure_rate, params) and adds what a sweep's record needs:
+- the space follows the selected regularizers (excolor/space.py); directions and metric names come
+  from the run's `objectives`;
+- every trial is identified by its Optuna number: its directory `<hydra.sweep.dir>/<number>`, its
+  W&B run, its attributes (excolor/study.py), whichever worker runs it and however often it resumes;
+- a trial's outcome comes back from the launcher as a value (excolor.runner.TrialOutcome): metrics,
+  per-seed values and a failure reason are kept on the trial, failed or not;
+- workers record heartbeats; a starting worker fails the trials of dead ones (`abandoned`);
+- the sweep-level summary is computed from the storage and written atomically.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import io
 import logging
-import math
-import os
-import socket
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import optuna
+from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from hydra.utils import instantiate
-from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl, create_params_from_overrides
+from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
-from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from excolor import outputs
 from excolor.config import ConfigError
+from excolor.preflight import check_sweep
+from excolor.runner import TrialOutcome
+from excolor.space import SearchSpace, parse_space, short_name, weight_space
+from excolor.study import (Attr, Heartbeat, claim_directory, fail_abandoned_trials, json_safe, open_storage,
+                           open_study, shown_url, worker_id, write_summary)
 
 log = logging.getLogger(__name__)
-WORKER_ATTR = "excolor_worker"
-REASON_ATTR = "fail_reason"
+SAMPLER_TARGETS = ("optuna.samplers.", "hydra_plugins.hydra_optuna_sweeper.", "excolor.")
+"""Where a `hydra.sweeper.sampler._target_` may point."""
 
 
-def weight_key(regularizer: str) -> str:
-    return f"regularizers.{regularizer}.weight"
-
-
-def weight_space(config: DictConfig) -> list[str]:
-    """`regularizers.<name>.weight=tag(log, interval(lo, hi))` for every selected regularizer."""
-    sweep = config.get("sweep") or {}
-    selected = list(config.regularizers)
-    ranges = dict(sweep.get("ranges") or {})
-    unknown = sorted(set(ranges) - set(selected))
-    if unknown:
-        raise ConfigError(
-            f"sweep.ranges names {unknown}, which this run does not select; selected regularizers: {selected} "
-            f"(add one with regularizers=[...] or drop it from sweep.ranges)"
-        )
-    default = sweep.get("weight_range")
-    space = []
-    for name in selected:
-        bounds = ranges.get(name, default)
-        if bounds is None:
-            continue
-        if len(bounds) != 2:
-            key = f"sweep.ranges.{name}" if name in ranges else "sweep.weight_range"
-            raise ConfigError(f"{key}={list(bounds)} must be [low, high]")
-        low, high = bounds
-        space.append(f"{weight_key(name)}=tag(log, interval({float(low)}, {float(high)}))")
-    return space
-
-
-def check_space(distributions: dict[str, BaseDistribution], selected: Sequence[str]) -> None:
-    """A searched regularizer must be selected; a range must be non-empty; a log range must be > 0."""
-    for key, dist in distributions.items():
-        parts = key.split(".")
-        if parts[0] == "regularizers" and len(parts) > 1 and parts[1] not in selected:
-            raise ConfigError(f"the sweep space searches {key}, but regularizer {parts[1]!r} is not selected; "
-                              f"selected: {list(selected)}")
-        if isinstance(dist, (FloatDistribution, IntDistribution)):
-            if dist.low >= dist.high:
-                raise ConfigError(f"the sweep space for {key} is empty: low={dist.low} >= high={dist.high}")
-            if dist.log and dist.low <= 0:
-                raise ConfigError(f"the sweep space for {key} is log-scaled but includes {dist.low} <= 0")
-
-
-def parse_space(overrides: list[str]) -> tuple[dict[str, BaseDistribution], dict[str, Any], list[str]]:
-    """Hydra's sweep syntax -> Optuna distributions; a bad range names its key."""
-    for override in overrides:
-        try:
-            create_params_from_overrides([override])
-        except ValueError as error:
-            key = override.split("=", 1)[0]
-            raise ConfigError(f"the sweep space for {key} is invalid ({override!r}): {error} "
-                              "(a range needs low < high, and a log range low > 0)") from None
-    return create_params_from_overrides(overrides)
-
-
-SQLITE_BUSY_TIMEOUT_S = 60
-"""How long a worker waits for another to release a SQLite study before failing."""
-
-
-def storage_for(url: str | None) -> Any:
-    """Optuna RDB storage; SQLite gets a busy timeout so concurrent workers queue instead of failing."""
-    if url is None:
-        return None
-    engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}} if str(url).startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(str(url), engine_kwargs=engine_kwargs)
-
-
-def open_study(storage: str | None, name: str, directions: list[str], sampler: Any) -> optuna.Study:
-    """Create or continue (load_if_exists) the study; a bad storage URL is a clear error."""
-    for attempt in range(3):  # workers starting together may race to create the study: the loser loads it
-        try:
-            return optuna.create_study(study_name=name, storage=storage_for(storage), sampler=sampler,
-                                       directions=directions, load_if_exists=True)
-        except ValueError as error:  # e.g. directions differ from the stored study
-            raise ConfigError(f"hydra.sweeper.study_name={name}: {error}") from None
-        except Exception as error:  # sqlalchemy / driver errors
-            if attempt < 2 and type(error).__name__ in ("IntegrityError", "DuplicatedStudyError"):
-                time.sleep(1.0 + attempt)
-                continue
-            raise ConfigError(
-                f"hydra.sweeper.storage={storage!r} cannot be opened "
-                f"({type(error).__name__}: {str(error).splitlines()[0]}); "
-                "use sqlite:///path/to/file.db or postgresql://user:pass@host/db"
-            ) from None
-    raise AssertionError("unreachable")
-
-
-def _alive(pid: int) -> bool:
+def build_sampler(node: DictConfig, space: SearchSpace) -> optuna.samplers.BaseSampler:
+    """The configured sampler; a grid sampler gets the space's grid."""
+    kwargs = OmegaConf.to_container(node, resolve=True)
+    target = str(kwargs.pop("_target_", ""))
+    kwargs.pop("_partial_", None)
+    if not target.startswith(SAMPLER_TARGETS):
+        raise ConfigError(f"hydra.sweeper.sampler._target_={target!r} is not an Optuna sampler; "
+                          f"allowed: {', '.join(p + '*' for p in SAMPLER_TARGETS)}")
+    if target.endswith("GridSampler"):
+        kwargs["search_space"] = space.grid()
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return get_method(target)(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"hydra.sweeper.sampler ({target}) rejects its settings: {error}") from None
 
 
-def fail_abandoned_trials(study: optuna.Study) -> int:
-    """Mark RUNNING trials whose worker process (on this host) is gone as FAILED; returns how many."""
-    host = socket.gethostname()
-    count = 0
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.system_attrs.get(WORKER_ATTR) or {}
-        if worker.get("host") == host and not _alive(int(worker.get("pid", -1))):
-            study._storage.set_trial_user_attr(trial._trial_id, REASON_ATTR, "abandoned: its sweep process died")
-            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-            count += 1
-    return count
-
-
-def trial_record(ret: JobReturn) -> tuple[dict[str, Any], str | None]:
-    """User attributes for a finished job (metrics, per-seed values, output dir) and its failure reason."""
-    output_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir)  # set by run_job before the task runs
-    attrs: dict[str, Any] = {"output_dir": str(output_dir)}
+def outcome_of(ret: JobReturn) -> tuple[TrialOutcome | None, str | None]:
+    """A launched job's outcome, or why it has none (the exception it raised)."""
     if ret.status != JobStatus.COMPLETED:
-        return attrs, f"{type(ret._return_value).__name__}: {ret._return_value}"
-    metrics_path = output_dir / outputs.METRICS_FILE
-    if metrics_path.exists():
-        metrics = json.loads(metrics_path.read_text())
-        attrs.update({k: v for k, v in metrics.items() if not k.startswith("named_") or k == "named_red_after"})
-        seeds = json.loads((output_dir / outputs.SEED_METRICS_FILE).read_text())
-        for key in ("red_mse", "collateral_mse", "selectivity"):
-            attrs[f"seeds_{key}"] = [s.get(key) for s in seeds]
-        attrs["seeds"] = [s["seed"] for s in seeds]
-    return attrs, None
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):  # Hydra prints the overrides; we print a line
+                ret.return_value  # JobReturn re-raises the job's exception here
+        except BaseException as error:  # noqa: BLE001 - the reason is recorded on the trial
+            return None, f"{type(error).__name__}: {error}"
+        return None, "the job did not complete"
+    value = ret.return_value
+    if not isinstance(value, TrialOutcome):
+        return None, f"the task returned {type(value).__name__}, not a TrialOutcome"
+    return value, value.reason()
 
 
-class StudyRunner(OptunaSweeperImpl):
-    """The sweep loop: ask a batch, launch it, record every outcome, repeat."""
+def trial_attrs(outcome: TrialOutcome) -> dict[str, Any]:
+    """Everything a trial produced, as Optuna user attributes."""
+    attrs: dict[str, Any] = {key: value for key, value in outcome.metrics.items()
+                             if not key.startswith("named_") or key == "named_red_after"}
+    attrs[Attr.SEEDS] = outcome.seeds
+    attrs.update({f"{Attr.SEED_PREFIX}{key}": values for key, values in outcome.seed_values.items()})
+    if any(outcome.seed_failures):
+        attrs[Attr.SEED_FAILURES] = outcome.seed_failures
+    attrs[Attr.OUTPUT_DIR] = outcome.output_dir
+    return attrs
+
+
+def _params(params: dict[str, Any]) -> str:
+    return " ".join(f"{short_name(k)}={v:.3g}" if isinstance(v, float) else f"{short_name(k)}={v}"
+                    for k, v in params.items())
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class ExcolorSweeper(Sweeper):
+    """Hydra plugin: the same constructor as the stock Optuna sweeper."""
+
+    def __init__(self, sampler: Any, direction: Any, storage: Any | None, study_name: str | None, n_trials: int,
+                 n_jobs: int, max_failure_rate: float, custom_search_space: str | None,
+                 params: DictConfig | None) -> None:
+        self.sampler_config, self.storage_url, self.study_name = sampler, storage, study_name
+        self.n_trials, self.n_jobs, self.max_failure_rate = n_trials, n_jobs, max_failure_rate
+        self.params = params
+        if custom_search_space:
+            raise ConfigError("hydra.sweeper.custom_search_space is not supported by the excolor sweeper; "
+                              "give the space as hydra.sweeper.params or sweep overrides")
+        self.job_idx = 0
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.config, self.hydra_context = config, hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(config=config, hydra_context=hydra_context,
+                                                                task_function=task_function)
 
     def sweep(self, arguments: list[str]) -> None:
-        config = self.config
-        directions = list(OmegaConf.to_container(config.objectives, enum_to_str=True).values())
-        self._process_searchspace_config()
-        overrides = weight_space(config) + self._parse_sweeper_params_config() + list(arguments)
-        distributions, fixed, fixed_overrides = parse_space(overrides)
-        for name in fixed:
-            distributions.pop(name, None)
-        check_space(distributions, list(config.regularizers))
-        if not distributions:
-            raise ConfigError("the sweep space is empty: set sweep.weight_range or hydra.sweeper.params")
+        try:
+            self._sweep(arguments)
+        except ConfigError as error:
+            raise SystemExit(f"excolor: sweep configuration error: {error}") from None
 
-        if not isinstance(self.sampler, optuna.samplers.BaseSampler):  # grid: built from the space, as Hydra does
-            grid = {name: self._to_grid_sampler_choices(d) for name, d in distributions.items()}
-            self.sampler = self.sampler(grid)
-            self.n_trials = min(self.n_trials, math.prod(len(choices) for choices in grid.values()))
-        study = open_study(self.storage, self.study_name, directions, self.sampler)
-        abandoned = fail_abandoned_trials(study)
+    def _sweep(self, arguments: list[str]) -> None:
+        config = self.config
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours to print
+        check_sweep(config, self.n_trials, self.n_jobs, self.max_failure_rate)  # before the study is opened
+        objectives = OmegaConf.to_container(config.objectives, enum_to_str=True)
+        names, directions = list(objectives), list(objectives.values())
+        params = [f"{k}={v}" for k, v in (self.params or {}).items()]
+        space = parse_space([*weight_space(config), *params, *arguments], list(config.regularizers))
+        sampler = build_sampler(self.sampler_config, space)
+        sweep = config.get("sweep") or {}
+        if not self.storage_url:
+            raise ConfigError("hydra.sweeper.storage is empty: give a URL, e.g. sqlite:///multirun/optuna.db")
+        url = str(self.storage_url)
+        storage = open_storage(url, key="hydra.sweeper.storage")
+        study = open_study(storage, str(self.study_name), directions, sampler, names)
+        abandoned = fail_abandoned_trials(storage, study, float(sweep.get("grace_s", 120)))
         if abandoned:
-            log.warning(f"marked {abandoned} trial(s) left RUNNING by a dead sweep process as FAILED")
+            log.warning(f"marked trial(s) {abandoned} of dead workers FAILED (abandoned)")
         before = len(study.trials)
         if before:  # a seeded sampler would otherwise replay the same start-up points on every resume
-            self.sampler.reseed_rng()
-        total = (config.get("sweep") or {}).get("total_trials")
+            sampler.reseed_rng()
+        sweep_dir = Path(config.hydra.sweep.dir)
+        total = sweep.get("total_trials")
         goal = f"topping up to {total} complete" if total is not None else f"adding {self.n_trials}"
-        print(f"[excolor] study {study.study_name!r} in {self.storage}: {before} trial(s) so far; "
-              f"{goal}; objectives {dict(zip(config.objectives, directions))}", flush=True)
-        print(f"[excolor] space: {', '.join(f'{k}~{d}' for k, d in distributions.items())}", flush=True)
+        print(f"[excolor] study {study.study_name!r} in {shown_url(url)}: {before} trial(s) so far; {goal}; "
+              f"objectives {objectives}; trials in {sweep_dir}/<number>", flush=True)
+        print(f"[excolor] space: {space.describe()}", flush=True)
+        self._loop(study, storage, url, space, sweep_dir, total, float(sweep.get("heartbeat_s", 20)))
 
-        worker = {"host": socket.gethostname(), "pid": os.getpid()}
-        n_completed = n_failed = 0
-        to_go = self.n_trials
+    def _loop(self, study: optuna.Study, storage: Any, url: str, space: SearchSpace, sweep_dir: Path,
+              total: int | None, heartbeat_s: float) -> None:
+        worker = worker_id()
+        done = failed = 0
+        planned = self.n_trials if total is None else None
+        started = time.perf_counter()
         while True:
             if total is not None:  # resume-to-target: top the study up to `total` complete trials
                 states = [t.state for t in study.get_trials(deepcopy=False)]
                 to_go = total - states.count(TrialState.COMPLETE) - states.count(TrialState.RUNNING)
-                if n_failed > 2 * total:  # failures never count towards the target: do not loop forever
-                    log.error(f"stopping: {n_failed} trials failed while topping up to {total}")
+                if failed > 2 * total:  # failures never count towards the target: do not loop forever
+                    log.error(f"stopping: {failed} trials failed while topping up to {total}")
                     break
+            else:
+                to_go = self.n_trials - done - failed
             if to_go <= 0:
                 break
-            batch = min(to_go, self.n_jobs)
-            trials = [study.ask() for _ in range(batch)]
+            trials = [study.ask() for _ in range(min(to_go, self.n_jobs))]
             for trial in trials:
-                study._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTR, worker)
-            started = time.perf_counter()
-            job_overrides = self._configure_trials(trials, distributions, fixed, fixed_overrides)
-            returns = self.launcher.launch(job_overrides, initial_job_idx=self.job_idx)
+                trial.set_user_attr(Attr.WORKER, worker)
+                trial.set_user_attr(Attr.HEARTBEAT, time.time())
+            claims = [claim_directory(sweep_dir, study, url, t.number) for t in trials]
+            runnable = []
+            for trial, claim in zip(trials, claims):
+                overrides = space.suggest(trial)
+                trial.set_user_attr(Attr.OUTPUT_DIR, str(claim.directory))
+                if claim.conflict:
+                    self._record(study, trial, None, claim.conflict, 0.0)
+                    failed += 1
+                    continue
+                runnable.append((trial, [*overrides, f"hydra.sweep.subdir={trial.number}",
+                                         f"trial.study={study.study_name}", f"trial.number={trial.number}"]))
+            if not runnable:
+                continue
+            batch_started = time.perf_counter()
+            with Heartbeat(storage, study, [t.number for t, _ in runnable], heartbeat_s):
+                returns = self.launcher.launch([o for _, o in runnable], initial_job_idx=self.job_idx)
             self.job_idx += len(returns)
-            wall = (time.perf_counter() - started) / max(len(returns), 1)
-            for trial, ret in zip(trials, returns):
-                attrs, reason = trial_record(ret)
-                for key, value in attrs.items():
-                    trial.set_user_attr(key, value)
-                values = None if reason else _values(ret.return_value, len(directions))
-                if values is None or not all(math.isfinite(v) for v in values):
-                    reason = reason or f"non-finite objectives {ret.return_value}"
-                    trial.set_user_attr(REASON_ATTR, reason)
-                    _tell(study, trial, state=TrialState.FAIL)
-                    n_failed += 1
-                    print(f"[excolor] trial {trial.number:>4} FAILED  {_params(trial.params)}  {reason}", flush=True)
-                else:
-                    _tell(study, trial, values)
-                    n_completed += 1
-                    shown = "  ".join(f"{k}={v:.4g}" for k, v in zip(config.objectives, values))
-                    print(f"[excolor] trial {trial.number:>4} done  {_params(trial.params)}  {shown}  "
-                          f"failed_seeds={attrs.get('failed_seeds', 0):.0f}  {wall:.1f}s", flush=True)
-            if total is None:
-                to_go -= batch
+            wall = (time.perf_counter() - batch_started) / max(len(returns), 1)
+            for (trial, _), ret in zip(runnable, returns):
+                outcome, reason = outcome_of(ret)
+                ok = self._record(study, trial, outcome, reason, wall)
+                done, failed = done + ok, failed + (not ok)
+            self._progress(done + failed, planned, total, study, started)
+            if failed and failed / max(done + failed, 1) > self.max_failure_rate:
+                log.error(f"stopping: {failed} of {done + failed} trials failed "
+                          f"(hydra.sweeper.max_failure_rate={self.max_failure_rate})")
+                break
+        self._summarise(study, Path(self.config.hydra.sweep.dir))
+        if done == 0 and failed:
+            raise SystemExit(f"excolor: every trial of this sweep failed ({failed}); see the reasons above")
 
-        self._summarise(study, directions)
-        if n_completed == 0 and n_failed:
-            raise SystemExit(f"excolor: every trial of this sweep failed ({n_failed}); see the reasons above")
+    def _record(self, study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome | None, reason: str | None,
+                wall: float) -> bool:
+        """Keep everything the trial produced, then tell its state. True when it completed."""
+        try:
+            return self._tell_outcome(study, trial, outcome, reason, wall)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker judged this one dead
+            print(f"[excolor] trial {trial.number:>4} was marked abandoned by another worker while it ran "
+                  f"(heartbeat late); its outputs stay in {trial.user_attrs.get(Attr.OUTPUT_DIR)}", flush=True)
+            return False
 
-    def _summarise(self, study: optuna.Study, directions: list[str]) -> None:
-        """Print and save the best trial (one objective) or the Pareto front (several)."""
-        complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    def _tell_outcome(self, study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome | None,
+                      reason: str | None, wall: float) -> bool:
+        if outcome is not None:
+            for key, value in trial_attrs(outcome).items():
+                trial.set_user_attr(key, json_safe(value))
+        if reason is not None or outcome is None:
+            trial.set_user_attr(Attr.REASON, reason or "no outcome")
+            _tell(study, trial, state=TrialState.FAIL)
+            print(f"[excolor] trial {trial.number:>4} FAILED  {_params(trial.params)}  {reason}", flush=True)
+            return False
+        _tell(study, trial, outcome.objectives)
+        shown = "  ".join(f"{k}={v:.4g}" for k, v in zip(study.metric_names or [], outcome.objectives))
+        print(f"[excolor] trial {trial.number:>4} done  {_params(trial.params)}  {shown}  "
+              f"failed_seeds={outcome.metrics.get('failed_seeds', 0):.0f}  {wall:.1f}s", flush=True)
+        return True
+
+    def _progress(self, finished: int, planned: int | None, total: int | None, study: optuna.Study,
+                  started: float) -> None:
+        """Trials done / to do in this run, with the time left at the pace so far."""
+        elapsed = time.perf_counter() - started
+        if planned is None:
+            complete = sum(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
+            print(f"[excolor] {complete}/{total} complete trials in the study; {_duration(elapsed)} so far",
+                  flush=True)
+            return
+        left = elapsed / max(finished, 1) * (planned - finished)
+        print(f"[excolor] {finished}/{planned} trials of this run; {_duration(elapsed)} so far, "
+              f"about {_duration(left)} left", flush=True)
+
+    def _summarise(self, study: optuna.Study, sweep_dir: Path) -> None:
+        """Print the best trial or Pareto front (from the storage) and write the summary file."""
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not complete:
             return
-        best = study.best_trials if len(directions) > 1 else [study.best_trial]
-        label = "Pareto front" if len(directions) > 1 else "best trial"
+        best = study.best_trials if len(study.directions) > 1 else [study.best_trial]
+        label = "Pareto front" if len(study.directions) > 1 else "best trial"
         print(f"[excolor] {label} ({len(best)} of {len(complete)} complete trials):", flush=True)
-        for t in best:
-            print(f"[excolor]   #{t.number:>4}  {_params(t.params)}  values={[round(v, 6) for v in t.values]}", flush=True)
-        results = {"study": study.study_name, "storage": str(self.storage), "directions": directions,
-                   label.replace(" ", "_"): [{"number": t.number, "params": t.params, "values": t.values} for t in best]}
-        Path(self.sweep_dir).mkdir(parents=True, exist_ok=True)
-        outputs.write_text(Path(self.sweep_dir) / "optimization_results.yaml", OmegaConf.to_yaml(results))
+        for t in sorted(best, key=lambda t: t.number):
+            values = "  ".join(f"{n}={v:.4g}" for n, v in zip(study.metric_names or [], t.values))
+            print(f"[excolor]   #{t.number:>4}  {_params(t.params)}  {values}", flush=True)
+        print(f"[excolor] summary: {write_summary(study, sweep_dir)}", flush=True)
 
 
-def _tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = None,
+def _tell(study: optuna.Study, trial: optuna.Trial, values: Sequence[float] | None = None,
           state: TrialState = TrialState.COMPLETE) -> None:
     """study.tell, tolerating the grid sampler's `study.stop()` once its grid is exhausted."""
     try:
@@ -269,41 +262,3 @@ def _tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None =
     except RuntimeError as error:
         if "Study.stop" not in str(error):
             raise
-
-
-def _values(value: Any, n: int) -> list[float] | None:
-    try:
-        values = [float(value)] if n == 1 and not isinstance(value, (list, tuple)) else [float(v) for v in value]
-    except (TypeError, ValueError):
-        return None
-    return values if len(values) == n else None
-
-
-def short_name(param: str) -> str:
-    """`regularizers.anchor.weight` -> `anchor`; other parameters keep their full key."""
-    return param.removeprefix("regularizers.").removesuffix(".weight")
-
-
-def _params(params: dict[str, Any]) -> str:
-    return " ".join(f"{short_name(k)}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
-
-
-class ExcolorSweeper(Sweeper):
-    """Hydra plugin entry: same constructor as the stock Optuna sweeper."""
-
-    def __init__(self, sampler: Any, direction: Any, storage: Any | None, study_name: str | None, n_trials: int,
-                 n_jobs: int, max_failure_rate: float, custom_search_space: str | None,
-                 params: DictConfig | None) -> None:
-        sampler = instantiate(sampler, _execution_whitelist_=("hydra_plugins.hydra_optuna_sweeper.*",
-                                                              "optuna.samplers.*", "excolor.*"))
-        self.runner = StudyRunner(sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate,
-                                  custom_search_space, params)
-
-    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
-        self.runner.setup(hydra_context=hydra_context, task_function=task_function, config=config)
-
-    def sweep(self, arguments: list[str]) -> None:
-        try:
-            self.runner.sweep(arguments)
-        except ConfigError as error:
-            raise SystemExit(f"excolor: sweep configuration error: {error}") from None

@@ -31,14 +31,18 @@ def _number(text: str) -> Any:
         return text
 
 
-def sweep_identity(hydra_cfg: Any) -> dict[str, Any] | None:
-    """For a trial of a multirun: its study (W&B group), number and overrides (its sampled values)."""
-    if hydra_cfg.mode != RunMode.MULTIRUN:
+IDENTITY_KEYS = ("trial.study", "trial.number")
+"""Overrides the excolor sweeper adds to name a trial; not sampled values."""
+
+
+def sweep_identity(hydra_cfg: Any, config: Any) -> dict[str, Any] | None:
+    """For a trial of an excolor sweep: its study (W&B group), Optuna trial number and sampled values."""
+    if hydra_cfg.mode != RunMode.MULTIRUN or config.trial.number is None:
         return None
     overrides = [o.split("=", 1) for o in hydra_cfg.overrides.task if "=" in o]
-    study = hydra_cfg.sweeper.get("study_name") or hydra_cfg.job.name
-    return {"study": str(study), "number": int(hydra_cfg.job.num),
-            "params": {key.lstrip("+~"): _number(value) for key, value in overrides}}
+    return {"study": str(config.trial.study), "number": int(config.trial.number),
+            "params": {key.lstrip("+~"): _number(value) for key, value in overrides
+                       if key.lstrip("+~") not in IDENTITY_KEYS}}
 
 
 def build_logger(resolved: dict[str, Any], trial: dict[str, Any] | None = None) -> Any:
@@ -48,7 +52,8 @@ def build_logger(resolved: dict[str, Any], trial: dict[str, Any] | None = None) 
         return None
     spec = dict(spec)
     if _is_wandb(str(spec.get("_target_", ""))) and trial:
-        spec.update(group=trial["study"], job_type="trial", name=f"{trial['study']}-{trial['number']}")
+        run_name = f"{trial['study']}-{trial['number']}"  # unique across workers and resumes
+        spec.update(group=trial["study"], job_type="trial", name=run_name, id=run_name)
     config = dict(resolved)
     if trial:
         config.update(trial["params"])  # sampled values as top-level keys: W&B's panels compare them

@@ -47,3 +47,42 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared (reference material) is not beside this clone")
     return SHARED
+
+
+def unavailable(reason: str) -> None:
+    """Skip on a developer's machine; fail in CI, where .ci/run installs every service the tests need."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url():
+    """A throw-away PostgreSQL server from Debian's packages on a unix socket; skipped where absent."""
+    import glob
+    import shutil
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins or shutil.which("runuser") is None or os.geteuid() != 0:
+        unavailable("needs Debian's postgresql server (apt-get install postgresql) and root")
+    import tempfile
+
+    data = Path(tempfile.mkdtemp(prefix="excolor-pg-"))  # outside pytest's root-only tmp dirs
+    shutil.chown(data, "postgres")
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    try:
+        subprocess.run([*as_postgres, f"{bins[-1]}/initdb", "-D", str(data), "-A", "trust"], check=True,
+                       capture_output=True, timeout=120)
+        subprocess.run([*as_postgres, f"{bins[-1]}/pg_ctl", "-D", str(data), "-w", "-l", str(data / "log"),
+                        "-o", f"-k {data} -c listen_addresses='' -p 54329", "start"], check=True,
+                       capture_output=True, timeout=60)
+    except (subprocess.SubprocessError, OSError) as error:
+        unavailable(f"could not start a PostgreSQL server: {error}")
+    try:
+        subprocess.run([*as_postgres, f"{bins[-1]}/createdb", "-h", str(data), "-p", "54329", "excolor"],
+                       check=True, capture_output=True, timeout=60)
+        yield f"postgresql://postgres@/excolor?host={data}&port=54329"
+    finally:
+        subprocess.run([*as_postgres, f"{bins[-1]}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(data, ignore_errors=True)

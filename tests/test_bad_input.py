@@ -1,8 +1,16 @@
 """The bad-input catalogue: every case exits non-zero, before any training step, with a message
 that names the offending key or value and what is allowed."""
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
+from excolor import evaluate, report, status
 from tests.conftest import FAST, run_cli, run_in_process
 
 SINGLE_RUN = [  # (overrides, words the message must contain)
@@ -31,6 +39,59 @@ SINGLE_RUN = [  # (overrides, words the message must contain)
     (["schedule.keyframes.0.step=-3"], ["step", "-3"]),                            # negative step
     (['schedule.keyframes.2.step="+1.5"'], ["fraction", "(0,1)"]),                 # fraction >= 1
     (["schedule.lr_scale=0"], ["schedule.lr_scale"]),
+    # numbers outside their domain or not finite (excolor/validation.py)
+    (["regularizers.anchor.weight=nan"], ["regularizers.anchor.weight", "not finite", ">= 0"]),
+    (["regularizers.anchor.weight=inf"], ["regularizers.anchor.weight", "not finite"]),
+    (["regularizers.anchor.weight=-1"], ["regularizers.anchor.weight", ">= 0"]),
+    (["regularizers.separate.power=0"], ["regularizers.separate.power", "> 0"]),
+    (["+regularizers.separate.duplicate_cosine=2"], ["regularizers.separate.duplicate_cosine", "[-1, 1]"]),
+    (["regularizers.anchor.sign=nan"], ["regularizers.anchor.sign", "not finite"]),
+    (["regularizers.anchor.labels.red=inf"], ["regularizers.anchor.labels.red", "not finite"]),
+    (["regularizers.anchor.axis=-1"], ["regularizers.anchor.axis", ">= 0"]),
+    (["regularizers.anchor.vector=[1,0,0,nan,0]"], ["regularizers.anchor.vector[3]", "not finite"]),
+    (["labels.concepts.red.power=nan"], ["labels.concepts.red.power", "> 0"]),
+    (["labels.concepts.red.scale=-0.1"], ["labels.concepts.red.scale", "[0, 1]"]),
+    (["schedule.lr_scale=nan"], ["schedule.lr_scale", "> 0"]),
+    (["schedule.lr_scale=-2"], ["schedule.lr_scale", "> 0"]),
+    (["schedule.n_steps=0"], ["schedule.n_steps", ">= 2"]),
+    (["schedule.n_steps=-5"], ["schedule.n_steps", ">= 2"]),
+    (["schedule.keyframes.1.lr=-0.01"], ["keyframes", "row 1", "'lr'", "learning rate", ">= 0"]),
+    (["schedule.keyframes.1.lr=nan"], ["schedule.keyframes[1].lr", "not finite"]),
+    (["schedule.keyframes.0.anchor=-0.02"], ["keyframes", "row 0", "'anchor'", "regularizer weight"]),
+    (["schedule.keyframes.3.lr=inf"], ["schedule.keyframes[3].lr", "not finite"]),
+    (["trainer.max_steps=0"], ["trainer.max_steps", ">= 1"]),
+    (["trainer.max_steps=-1"], ["trainer.max_steps", ">= 1"]),
+    (["trainer.log_every_n_steps=0"], ["trainer.log_every_n_steps", ">= 1"]),
+    (["trainer.devices=2"], ["trainer.devices", "1"]),
+    (["+trainer.bogus_arg=1"], ["trainer.bogus_arg", "Lightning"]),                 # library rejects
+    (["+trainer.precision=bogus"], ["trainer.precision", "Lightning"]),             # library rejects
+    (["+trainer.accumulate_grad_batches=0"], ["trainer.accumulate_grad_batches", ">= 1"]),  # library divides by it
+    (["trial.fail_threshold=nan"], ["trial.fail_threshold", "> 0"]),
+    (["trial.fail_threshold=0"], ["trial.fail_threshold", "> 0"]),
+    (["trial.seeds=[0,0]"], ["trial.seeds", "twice"]),
+    (["trial.seeds=[-1]"], ["trial.seeds[0]", "0.."]),
+    (["seed=5000000000"], ["seed", "0..4_294_967_295"]),                          # torch/Lightning reject
+    (["eval.chunk_size=0"], ["eval.chunk_size", ">= 1"]),
+    (["eval.rgb_grid_size=-4"], ["eval.rgb_grid_size", ">= 2"]),
+    (["eval.hsv_cube=[0,8,8]"], ["eval.hsv_cube[0]", ">= 1"]),
+    (["eval.target_threshold=nan"], ["eval.target_threshold", "[0, 1]"]),
+    (["eval.concept_rgb=[nan,0,0]"], ["eval.concept_rgb[0]", "[0, 1]"]),
+    (["data.grid_shape=[36,10,0]"], ["data.grid_shape[2]", ">= 2"]),
+    (["data.batch_size=0"], ["data.batch_size"]),
+    (["model.width=0"], ["model.width", "1.."]),
+    (["model.n_hidden=-1"], ["model.n_hidden", "1.."]),
+    (["sweep.total_trials=0"], ["sweep.total_trials", ">= 1"]),
+    # sizes that cannot fit: refused before anything is allocated
+    (["eval.hsv_cube=[100000,10000,10000]"], ["eval.hsv_cube", "lower eval.hsv_cube", "available"]),
+    (["eval.rgb_grid_size=100000"], ["eval.rgb_grid_size", "lower eval.rgb_grid_size"]),
+    (["schedule.n_steps=100000000000"], ["pre-drawn training batches", "lower schedule.n_steps"]),
+    (["trainer.max_steps=100000000000"], ["pre-drawn training batches", "trainer.max_steps"]),
+    (["data.batch_size=1000000000"], ["data.batch_size=1000000000", "lower"]),
+    (["model.width=65536", "model.n_hidden=64"], ["model of 1 member", "lower model.width"]),
+    # paths: refused before Hydra creates any directory
+    (["name=../../escaped"], ["name='../../escaped'", "no '/'"]),
+    (["name=a/b"], ["name='a/b'"]),
+    (["name=.hidden"], ["name='.hidden'", "leading '.'"]),
 ]
 
 
@@ -40,6 +101,8 @@ def check_rejected(code: int, message: str, words: list[str], run_dir) -> None:
         assert word in message, (word, message[-2000:])
     assert "Traceback" not in message, message[-3000:]
     assert not (run_dir / "history.csv").exists()  # no training step ran
+    if (run_dir / ".hydra").is_dir():  # Hydra made the run dir: it says the run was rejected, and why
+        assert status.read(run_dir)["state"] == "rejected"
 
 
 @pytest.mark.parametrize("override, words", SINGLE_RUN, ids=[" ".join(o) for o, _ in SINGLE_RUN])
@@ -54,3 +117,169 @@ def test_bad_input_exit_status_of_the_real_command(tmp_path, override, words):
     """The same checks through a real `excolor-train` process, as a user meets them."""
     result = run_cli([*FAST, *override, f"hydra.run.dir={tmp_path / 'o'}"], cwd=tmp_path, timeout=90)
     check_rejected(result.returncode, result.stdout + result.stderr, words, tmp_path / "o")
+
+
+def test_run_name_cannot_leave_outputs(tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path / "..")
+    (tmp_path / "w").mkdir()
+    monkeypatch.chdir(tmp_path / "w")
+    code, message = run_in_process([*FAST, "name=../../escaped"], capfd, monkeypatch)
+    check_rejected(code, message, ["name="], tmp_path / "w" / "outputs")
+    assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "escaped").exists()
+    assert not (tmp_path / "w" / "outputs").exists()
+
+
+FILES = [  # (file content, words): a schedule.csv that is not what it claims
+    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary", ["bad.csv", "not a readable CSV"]),
+    (b"STEP,lr\n0,0.01\n100,-0.1\n", ["bad.csv", "row 1", "'lr'", ">= 0"]),
+    (b"STEP,lr\n0,0.01\n100,nan\n", ["bad.csv", "row 1", "'lr'", "not finite"]),
+    (b"STEP,lr,anchor\n0,0.01,inf\n100,0.1,\n", ["bad.csv", "row 0", "'anchor'", "not finite"]),
+    (b"STEP,lr\n0,0.01\n100000000000,0.1\n", ["pre-drawn training batches", "lower schedule.n_steps"]),
+    (b"", ["bad.csv", "empty"]),
+]
+
+
+@pytest.mark.parametrize("content, words", FILES, ids=[w[-1] + str(i) for i, (_, w) in enumerate(FILES)])
+def test_schedule_file_not_what_it_claims(tmp_path, capfd, monkeypatch, content, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.csv").write_bytes(content)
+    fast = [o for o in FAST if not o.startswith("schedule.n_steps")]
+    code, message = run_in_process([*fast, "schedule.csv=bad.csv", "schedule.keyframes=[]",
+                                    f"hydra.run.dir={tmp_path / 'o'}"], capfd, monkeypatch)
+    check_rejected(code, message, words, tmp_path / "o")
+
+
+@pytest.mark.parametrize("make_dir, words", [
+    (lambda tmp: str(tmp / "afile" / "run"), ["hydra.run.dir", "is a file"]),
+    (lambda tmp: "/proc/excolor-run", ["hydra.run.dir", "cannot create"]),
+])
+def test_unwritable_run_dir_is_refused_before_training(tmp_path, capfd, monkeypatch, make_dir, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a directory")
+    code, message = run_in_process([*FAST, f"hydra.run.dir={make_dir(tmp_path)}"], capfd, monkeypatch)
+    check_rejected(code, message, words, tmp_path / "o")
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One finished run (a few seconds) for the excolor-eval cases."""
+    root = tmp_path_factory.mktemp("trained")
+    result = run_cli([*FAST, f"hydra.run.dir={root / 'run'}"], cwd=root, timeout=200)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return root / "run"
+
+
+def copied_run(trained_run, tmp_path):
+    import shutil
+
+    shutil.copytree(trained_run, tmp_path / "run")
+    return tmp_path / "run"
+
+
+EVAL_CASES = [  # (overrides, damage to a copy of the run, words)
+    (["model.width=32"], None, ["model.width", "can change only"]),                # would need retraining
+    (["schedule.n_steps=10"], None, ["schedule.n_steps", "can change only"]),      # silently ignored before
+    (["regularizers.anchor.weight=2"], None, ["regularizers.anchor.weight", "can change only"]),
+    (["oops"], None, ["'oops'", "KEY=VALUE"]),
+    (["eval.rgb_grid_size=0"], None, ["eval.rgb_grid_size", ">= 2"]),
+    (["eval.hsv_cube=[100000,10000,10000]"], None, ["eval.hsv_cube", "lower"]),
+    (["ablation.dims=[9]"], None, ["ablation.dims", "0..4"]),
+    (["eval.bogus=1"], None, ["eval.bogus"]),
+    ([], ("model.pt", b"this is not a torch file"), ["model.pt", "not weights"]),
+    ([], ("model.pt", b""), ["model.pt", "not weights"]),
+    ([], (".hydra/config.yaml", b"{{{ not: yaml: [\n"), [".hydra/config.yaml", "not a run's saved config"]),
+    ([], (".hydra/config.yaml", b"- a list\n- not a config\n"), ["config.yaml", "not a run's saved config"]),
+    ([], (".hydra/config.yaml", b"model: {width: nan}\n"), ["config.yaml", "no eval"]),
+    (["eval.target_threshold=nan"], None, ["eval.target_threshold", "[0, 1]"]),
+    ([], (".hydra/config.yaml", b""), ["config.yaml", "no model"]),
+]
+
+
+@pytest.mark.parametrize("overrides, damage, words", EVAL_CASES, ids=[str(i) for i in range(len(EVAL_CASES))])
+def test_eval_bad_input(trained_run, tmp_path, capfd, overrides, damage, words):
+    run = copied_run(trained_run, tmp_path) if damage else trained_run
+    if damage:
+        (run / damage[0]).write_bytes(damage[1])
+    before = sorted(p.name for p in run.rglob("*"))
+    code = evaluate.main([str(run), *overrides])
+    message = "".join(capfd.readouterr())
+    check_rejected(code, message, words, tmp_path / "none")
+    assert sorted(p.name for p in run.rglob("*")) == before  # a read-only command wrote nothing
+
+
+def test_eval_out_unwritable(trained_run, tmp_path, capfd):
+    (tmp_path / "afile").write_text("x")
+    code = evaluate.main([str(trained_run), "--out", str(tmp_path / "afile" / "m.json")])
+    check_rejected(code, "".join(capfd.readouterr()), ["--out", "afile"], tmp_path / "none")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--storage", "sqlite:///new.db"], ["new.db", "creates none"]),
+    (["--storage", "sqlite:///empty.db"], ["empty.db", "empty"]),
+    (["--storage", "bogus://nowhere"], ["--storage", "bogus://nowhere"]),
+    (["--storage", "sqlite:///notadb.db"], ["--storage", "notadb.db"]),
+    (["--storage", "sqlite:///new.db", "--top", "0"], ["new.db"]),
+    (["--top", "-3", "--storage", "sqlite:///notadb.db"], ["--top -3", ">= 1"]),
+])
+def test_report_bad_input_creates_nothing(tmp_path, capfd, monkeypatch, args, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.db").write_bytes(b"")
+    (tmp_path / "notadb.db").write_bytes(b"plain text, not sqlite" * 20)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    code = report.main(args)
+    check_rejected(code, "".join(capfd.readouterr()), words, tmp_path / "none")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing created or changed
+
+
+SWEEP = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
+         "eval.rgb_grid_size=12"]
+
+
+@pytest.mark.parametrize("override, words", [
+    ("hydra.sweeper.n_jobs=0", ["hydra.sweeper.n_jobs", ">= 1"]),                # used to spin forever
+    ("sweep.total_trials=-1", ["sweep.total_trials", ">= 1"]),
+    ("regularizers.anchor.weight=nan", ["regularizers.anchor.weight", "not finite"]),
+    ("schedule.keyframes.1.lr=-0.01", ["row 1", "'lr'", ">= 0"]),
+])
+def test_sweep_bad_input_fails_before_the_study_opens(tmp_path, override, words):
+    args = [*SWEEP, f"hydra.sweeper.storage=sqlite:///{tmp_path / 'optuna.db'}", f"hydra.sweep.dir={tmp_path / 'm'}",
+            "hydra.sweeper.n_trials=2", override]
+    result = run_cli(args, cwd=tmp_path, timeout=120)
+    message = result.stdout + result.stderr
+    check_rejected(result.returncode, message, words, tmp_path / "m" / "0")
+    assert "[excolor] trial" not in message
+    assert not (tmp_path / "optuna.db").exists()  # no study was created
+
+
+def test_ctrl_c_marks_the_run_interrupted(tmp_path):
+    """Ctrl-C mid-training: one line naming the partial run dir, status.json says interrupted, exit 130."""
+    run_dir = tmp_path / "o"
+    args = [sys.executable, "-m", "excolor.train", *FAST, "schedule.n_steps=50000", f"hydra.run.dir={run_dir}"]
+    worker = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, "WANDB_MODE": "offline"}, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while not (run_dir / status.STATUS_FILE).exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)
+    worker.send_signal(signal.SIGINT)
+    out, _ = worker.communicate(timeout=120)
+    assert worker.returncode == 130, out[-2000:]
+    assert f"partial run is in {run_dir}" in out and "Traceback" not in out
+    assert status.read(run_dir)["state"] == "interrupted"
+    assert not (run_dir / "metrics.json").exists()
+
+
+def test_finished_run_files_are_0644_and_status_done(tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, message = run_in_process([*FAST, f"hydra.run.dir={tmp_path / 'o'}"], capfd, monkeypatch)
+    assert code == 0, message[-2000:]
+    assert status.read(tmp_path / "o")["state"] == "done"
+    for name in ("metrics.json", "model.pt", "history.csv", "status.json"):
+        assert (tmp_path / "o" / name).stat().st_mode & 0o777 == 0o666 & ~_umask(), name
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

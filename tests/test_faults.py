@@ -69,62 +69,6 @@ def test_kill_minus_9_then_resume(tmp_path):
         assert after.trials[number].values == values
 
 
-def test_two_workers_share_one_sqlite_study(tmp_path):
-    args, storage = sweep_args(tmp_path, "schedule.n_steps=150", "hydra.sweeper.n_trials=3")
-    workers = [popen_sweep([*args, f"hydra.sweep.dir={tmp_path / f'multirun{i}'}"], tmp_path) for i in range(2)]
-    for worker in workers:
-        out, _ = worker.communicate(timeout=400)
-        assert worker.returncode == 0, out[-3000:]
-    study = optuna.load_study(study_name=STUDY, storage=storage)
-    numbers = [t.number for t in study.trials]
-    assert sorted(numbers) == list(range(6))  # none duplicated, none lost
-    assert all(t.state == TrialState.COMPLETE for t in study.trials)
-
-
-@pytest.fixture
-def postgres_url(tmp_path):
-    """A throw-away PostgreSQL server from Debian's packages on a unix socket; skipped where absent."""
-    import glob
-    import shutil
-
-    pytest.importorskip("psycopg")
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bins or shutil.which("runuser") is None or os.geteuid() != 0:
-        pytest.skip("needs Debian's postgresql server and root (to run it as user postgres)")
-    import tempfile
-
-    data = Path(tempfile.mkdtemp(prefix="excolor-pg-"))  # outside pytest's root-only tmp dirs
-    shutil.chown(data, "postgres")
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    try:
-        subprocess.run([*as_postgres, f"{bins[-1]}/initdb", "-D", str(data), "-A", "trust"], check=True,
-                       capture_output=True, timeout=120)
-        subprocess.run([*as_postgres, f"{bins[-1]}/pg_ctl", "-D", str(data), "-w", "-l", str(data / "log"),
-                        "-o", f"-k {data} -c listen_addresses='' -p 54329", "start"], check=True,
-                       capture_output=True, timeout=60)
-    except (subprocess.SubprocessError, OSError) as error:
-        pytest.skip(f"could not start a PostgreSQL server: {error}")
-    try:
-        subprocess.run([*as_postgres, f"{bins[-1]}/createdb", "-h", str(data), "-p", "54329", "excolor"],
-                       check=True, capture_output=True, timeout=60)
-        yield f"postgresql://postgres@/excolor?host={data}&port=54329"
-    finally:
-        subprocess.run([*as_postgres, f"{bins[-1]}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60)
-        shutil.rmtree(data, ignore_errors=True)
-
-
-def test_two_workers_share_one_postgres_study(tmp_path, postgres_url):
-    args, storage = sweep_args(tmp_path, "schedule.n_steps=150", "hydra.sweeper.n_trials=2", storage=postgres_url)
-    workers = [popen_sweep([*args, f"hydra.sweep.dir={tmp_path / f'multirun{i}'}"], tmp_path) for i in range(2)]
-    for worker in workers:
-        out, _ = worker.communicate(timeout=400)
-        assert worker.returncode == 0, out[-3000:]
-    study = optuna.load_study(study_name=STUDY, storage=storage)
-    assert sorted(t.number for t in study.trials) == list(range(4))
-    assert all(t.state == TrialState.COMPLETE for t in study.trials)
-
-
 def test_nan_trial_is_recorded_failed_and_sweep_goes_on(tmp_path):
     args, storage = sweep_args(tmp_path, "schedule.n_steps=100", "sweep.weight_range=null",
                                "hydra/sweeper/sampler=grid", "schedule.lr_scale=choice(1.0,1e30)",

@@ -1,0 +1,235 @@
+"""Sweep quality: what a fixed budget of batched sweep trials finds, per sampler, over sampler seeds.
+
+    python benchmarks/sweep_quality.py --trials 40 --seeds-per-trial 3 --batch 10 \
+        --sampler-seeds 0,1,2 --samplers batch_tpe,random,batch_nsgaii [--steps N]
+
+Each sweep is the real CLI (`python -m excolor.train -m +experiment=ex2_9_1 sweep=pareto_wide
+hydra/launcher=batched ...`) in a child process with its own SQLite study, read back with public
+Optuna APIs. The preset (`+experiment=ex2_9_1`, no sweep) is run once on the same seeds. Per sampler,
+median [min-max] over sampler seeds of:
+- hv: hypervolume of the Pareto front in (log10 collateral_mse, red_mse) against REFERENCE;
+- best_coll: the least collateral_mse among trials with red_mse >= the preset's;
+- diversity: pairwise distances between the proposals of one batch (log-scaled parameters in log10,
+  linear ones scaled to [0, 1]): mean and nearest pair in the first batch after the default
+  sampler's random start-up, and the median of the per-batch mean and nearest pair over all batches
+  after it;
+- wall: seconds per sweep.
+The last line is `ratio: X`, the default sampler's median hv over random search's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import optuna
+from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.trial import FrozenTrial, TrialState
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENT = "ex2_9_1"
+SWEEP = "pareto_wide"
+REFERENCE = (0.0, 0.0)
+"""Hypervolume reference point (log10 collateral_mse, red_mse): collateral 1.0, nothing deleted."""
+SAMPLER_GROUP = "hydra/sweeper/sampler"
+
+
+def hypervolume_2d(points: list[tuple[float, float]], reference: tuple[float, float] = REFERENCE) -> float:
+    """Area dominated by points (x minimised, y maximised) and bounded by the reference point."""
+    ref_x, ref_y = reference
+    inside = sorted((x, y) for x, y in points if x < ref_x and y > ref_y)
+    area, best_y = 0.0, ref_y
+    for x, y in inside:  # left to right: each point that raises the staircase adds one rectangle
+        if y > best_y:
+            area += (ref_x - x) * (y - best_y)
+            best_y = y
+    return area
+
+
+def normalised(trial: FrozenTrial) -> np.ndarray:
+    """A trial's parameters as a point: log-scaled ones in log10, linear ones scaled to [0, 1]."""
+    coords = []
+    for name in sorted(trial.params):
+        dist, value = trial.distributions[name], trial.params[name]
+        if not isinstance(dist, (FloatDistribution, IntDistribution)):
+            raise ValueError(f"{name}: only numeric parameters are supported, got {dist}")
+        coords.append(math.log10(value) if dist.log else (value - dist.low) / (dist.high - dist.low))
+    return np.array(coords)
+
+
+def pairwise(points: list[np.ndarray]) -> tuple[float, float]:
+    """Mean and minimum distance over all pairs."""
+    dists = [float(np.linalg.norm(a - b)) for a, b in itertools.combinations(points, 2)]
+    return statistics.fmean(dists), min(dists)
+
+
+def sampler_choice(overrides: list[str]) -> tuple[str, int]:
+    """The preset's sampler (config name) and how many trials it draws at random before it learns."""
+    from hydra import compose, initialize_config_dir
+
+    from excolor.config import CONF_DIR, register_schema
+
+    register_schema()
+    with initialize_config_dir(config_dir=str(CONF_DIR)):
+        cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    node = cfg.hydra.sweeper.sampler
+    startup = node.get("n_startup_trials") or node.get("population_size") or 0
+    return cfg.hydra.runtime.choices[SAMPLER_GROUP], int(startup)
+
+
+@dataclass
+class SweepResult:
+    sampler: str
+    seed: int
+    wall_s: float
+    hv: float
+    best_coll: float
+    n_failed: int
+    first_mean: float
+    first_min: float
+    later_mean: float
+    later_min: float
+    extra: dict = field(default_factory=dict)
+
+
+def run(cmd: list[str], log: Path) -> float:
+    started = time.perf_counter()
+    with log.open("w") as out:
+        code = subprocess.run(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT).returncode
+    if code != 0:
+        sys.exit(f"failed ({code}): {' '.join(cmd)}\n  see {log}")
+    return time.perf_counter() - started
+
+
+def common(args: argparse.Namespace) -> list[str]:
+    seeds = ",".join(map(str, range(args.seeds_per_trial)))
+    return [f"+experiment={EXPERIMENT}", f"trial.seeds=[{seeds}]", "logger=none"] + (
+        [f"schedule.n_steps={args.steps}"] if args.steps else [])
+
+
+def preset_red(args: argparse.Namespace, work: Path) -> dict:
+    """Run the preset itself on the same seeds; its metrics (aggregated as a sweep trial's are)."""
+    out = work / "preset"
+    cmd = [sys.executable, "-m", "excolor.train", *common(args), f"hydra.run.dir={out}", "outputs.plots=false"]
+    wall = run(cmd, work / "preset.log")
+    metrics = json.loads((out / "metrics.json").read_text())
+    return {"red_mse": metrics["red_mse"], "collateral_mse": metrics["collateral_mse"], "wall_s": wall,
+            "command": " ".join(cmd)}
+
+
+def sweep(args: argparse.Namespace, work: Path, sampler: str, seed: int, first_informed: int,
+          red_floor: float) -> SweepResult:
+    name = f"{sampler}-s{seed}"
+    db = work / f"{name}.db"
+    cmd = [sys.executable, "-m", "excolor.train", "-m", *common(args), f"sweep={SWEEP}", "hydra/launcher=batched",
+           f"{SAMPLER_GROUP}={sampler}", f"hydra.sweeper.sampler.seed={seed}",
+           f"hydra.sweeper.n_trials={args.trials}", f"hydra.sweeper.n_jobs={args.batch}",
+           f"hydra.sweeper.storage='sqlite:///{db}'", f"hydra.sweeper.study_name={name}",
+           f"hydra.sweep.dir={work / name}"]
+    wall = run(cmd, work / f"{name}.log")
+    trials = optuna.load_study(study_name=name, storage=f"sqlite:///{db}").trials
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    coll_red = [(t.values[0], t.values[1]) for t in complete]  # objectives: collateral_mse, red_mse
+    hv = hypervolume_2d([(math.log10(c), r) for c, r in coll_red if c > 0])
+    eligible = [c for c, r in coll_red if r >= red_floor]
+    batches: dict[int, list[np.ndarray]] = {}
+    for t in trials:  # the sweeper asks trial numbers in order, one batch at a time
+        if t.params:
+            batches.setdefault(t.number // args.batch, []).append(normalised(t))
+    diversity = {i: pairwise(points) for i, points in batches.items() if len(points) > 1}
+    later = [diversity[i] for i in sorted(diversity) if i >= first_informed]
+    first = diversity.get(first_informed, (math.nan, math.nan))
+    return SweepResult(sampler, seed, wall, hv, min(eligible, default=math.nan),
+                       sum(t.state == TrialState.FAIL for t in trials), first[0], first[1],
+                       statistics.median(m for m, _ in later) if later else math.nan,
+                       statistics.median(n for _, n in later) if later else math.nan,
+                       {"batch_diversity": {str(i): d for i, d in diversity.items()}})
+
+
+def spread(values: list[float], fmt: str) -> str:
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return "n/a"
+    return f"{format(statistics.median(finite), fmt)} [{format(min(finite), fmt)}-{format(max(finite), fmt)}]"
+
+
+COLUMNS = [("hv", ".3f"), ("best_coll", ".2e"), ("first_mean", ".2f"), ("first_min", ".3f"),
+           ("later_mean", ".2f"), ("later_min", ".3f"), ("wall_s", ".0f"), ("n_failed", ".0f")]
+
+
+def write_json(args: argparse.Namespace, preset: dict, results: list[SweepResult]) -> None:
+    args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "preset": preset,
+                                     "results": [r.__dict__ for r in results]}, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=40, help="trials per sweep")
+    parser.add_argument("--seeds-per-trial", type=int, default=3, help="training seeds per trial (0..N-1)")
+    parser.add_argument("--batch", type=int, default=10, help="trials per batch (hydra.sweeper.n_jobs)")
+    parser.add_argument("--sampler-seeds", default="0,1,2", help="comma-separated hydra.sweeper.sampler.seed values")
+    parser.add_argument("--samplers", default=None,
+                        help="comma-separated hydra/sweeper/sampler options (default: the preset's, random, batch_nsgaii)")
+    parser.add_argument("--steps", type=int, help="schedule.n_steps, for quick smoke runs (default: the preset's)")
+    parser.add_argument("--workdir", type=Path, help="keep studies and logs here (default: a temporary dir)")
+    parser.add_argument("--json", type=Path, help="also write every measurement here")
+    args = parser.parse_args()
+
+    default, startup = sampler_choice([f"+experiment={EXPERIMENT}", f"sweep={SWEEP}",
+                                       f"hydra.sweeper.n_jobs={args.batch}"])
+    samplers = args.samplers.split(",") if args.samplers else [default, "random", "batch_nsgaii"]
+    if "random" not in samplers:
+        samplers.append("random")
+    seeds = [int(s) for s in args.sampler_seeds.split(",")]
+    first_informed = math.ceil(startup / args.batch)
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="sweep_quality_"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"default sampler (sweep={SWEEP}): {default}, {startup} random start-up trials -> first informed "
+          f"batch is #{first_informed}; {args.trials} trials x {args.seeds_per_trial} seeds in batches of "
+          f"{args.batch}; sampler seeds {seeds}; work dir {work}", flush=True)
+
+    preset = preset_red(args, work)
+    print(f"preset {EXPERIMENT}: red_mse={preset['red_mse']:.4f} collateral_mse={preset['collateral_mse']:.3g} "
+          f"({preset['wall_s']:.0f} s)", flush=True)
+    results: list[SweepResult] = []
+    for seed in seeds:  # samplers interleaved, so drifting machine load hits each alike
+        for sampler in samplers:
+            r = sweep(args, work, sampler, seed, first_informed, preset["red_mse"])
+            results.append(r)
+            if args.json:  # after every sweep, so an interrupted run keeps what it measured
+                write_json(args, preset, results)
+            print(f"  {sampler:>13} seed {seed}: hv={r.hv:.3f} best_coll={r.best_coll:.3g} "
+                  f"first_min={r.first_min:.3f} later_min={r.later_min:.3f} failed={r.n_failed} "
+                  f"{r.wall_s:.0f} s", flush=True)
+
+    print(f"\nhv: reference (log10 collateral_mse, red_mse) = {REFERENCE}; best_coll: red_mse >= "
+          f"{preset['red_mse']:.4f} (preset); first_*: batch #{first_informed}; later_*: median over batches "
+          f">= #{first_informed}. Median [min-max] over sampler seeds {seeds}.")
+    header = f"{'sampler':>13}  " + "  ".join(f"{name:>22}" for name, _ in COLUMNS)
+    print(header)
+    by_sampler = {s: [r for r in results if r.sampler == s] for s in samplers}
+    for sampler, rows in by_sampler.items():
+        cells = [spread([float(getattr(r, name)) for r in rows], fmt) for name, fmt in COLUMNS]
+        print(f"{sampler:>13}  " + "  ".join(f"{c:>22}" for c in cells))
+
+    hv = {s: [r.hv for r in rows] for s, rows in by_sampler.items()}
+    nearest = {s: statistics.median(r.first_min for r in rows) for s, rows in by_sampler.items()}
+    apart = min(hv[default]) > max(hv["random"]) or max(hv[default]) < min(hv["random"])
+    print(f"hv ranges of {default} and random overlap: {'no' if apart else 'yes'}")
+    print(f"first informed batch, nearest pair: {default} {nearest[default]:.3f} vs random {nearest['random']:.3f} "
+          f"(at least half: {'yes' if nearest[default] >= nearest['random'] / 2 else 'no'})")
+    print(f"ratio: {statistics.median(hv[default]) / statistics.median(hv['random']):.2f}")
+
+
+if __name__ == "__main__":
+    main()

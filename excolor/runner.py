@@ -1,0 +1,181 @@
+"""Run code shared by the entrypoint, the batched launcher and the validator.
+
+    prepare_trial (checks, before training) -> run_prepared (one stacked fit) -> outputs + logger
+    -> TrialOutcome (objectives, metrics, per-seed values, failure reason), returned as a value
+
+Nothing here knows about the command line; `excolor/train.py` is only Hydra's main around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from excolor import console, outputs, plots, status
+from excolor.config import ExcolorConfig, check_config
+from excolor.experiment import TrialResult, build_regularizers, build_schedule, run_trials
+from excolor.schedule import Dopesheet
+from excolor.surgery import apply_ablation
+from excolor.tracking import build_logger, finish_logger, replay_history, sweep_identity
+
+SEED_METRICS = ("red_mse", "collateral_mse", "selectivity", "similarity_r2", "median_mse")
+"""Per-seed values a trial reports to its sweep (as `seeds_<metric>` lists)."""
+
+
+@dataclass
+class PreparedTrial:
+    """A checked config, its fully resolved form (for loggers) and where its outputs go."""
+
+    config: ExcolorConfig
+    sheet: Dopesheet
+    resolved: dict[str, Any]
+    output_dir: Path
+    sweep_trial: dict[str, Any] | None = None
+
+
+@dataclass
+class TrialOutcome:
+    """What one trial hands back to its sweeper: picklable, so every launcher can return it."""
+
+    objectives: list[float]
+    metrics: dict[str, float]
+    seeds: list[int]
+    seed_values: dict[str, list[float | None]]
+    seed_failures: list[str | None]
+    output_dir: str
+    failure: str | None = None
+    wall_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """Failed: a reason was given, or an objective is not a finite number."""
+        return self.failure is not None or not all(math.isfinite(v) for v in self.objectives)
+
+    def reason(self) -> str | None:
+        if self.failure is not None:
+            return self.failure
+        if not all(math.isfinite(v) for v in self.objectives):
+            return f"non-finite objectives {self.objectives}"
+        return None
+
+
+@status.marks_rejection
+def prepare_trial(cfg: DictConfig) -> PreparedTrial:
+    """Everything that can fail on bad input, before any training (runs inside Hydra's job context)."""
+    config = check_config(cfg)
+    sheet = build_schedule(config)
+    build_regularizers(config)  # its errors too belong before training
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    hydra_cfg = HydraConfig.get()
+    return PreparedTrial(config, sheet, resolved, Path(hydra_cfg.runtime.output_dir),
+                         sweep_identity(hydra_cfg, config))
+
+
+def write_outputs(result: TrialResult, output_dir: Path) -> None:
+    """metrics.json, per-seed metrics, named colours, history, weights and plots of one trial."""
+    outputs.write_json(output_dir / outputs.SEED_METRICS_FILE, [
+        {"seed": s.seed, "failure": s.failure, **(s.report.metrics if s.report else {})} for s in result.seeds])
+    outputs.write_rows(output_dir / outputs.HISTORY_FILE, result.history)
+    first = result.first_report
+    if first is not None:
+        outputs.write_rows(output_dir / outputs.NAMED_COLORS_FILE, first.named_colors)
+    if result.model is not None and result.config.outputs.weights:
+        outputs.save_model(output_dir / outputs.WEIGHTS_FILE, result.model)
+    if result.model is not None and result.config.outputs.plots and first is not None:
+        ablated = apply_ablation(result.model, result.config.ablation)
+        plots.plot_color_slices(result.model.reconstruct, ablated.reconstruct, output_dir / "colors.png")
+        plots.plot_error_vs_hue(result.model.reconstruct, ablated.reconstruct, output_dir / "error_vs_hue.png")
+        plots.plot_latents(result.model.encode, output_dir / "latents.png")
+        plots.plot_latents(ablated.encode, output_dir / "latents_ablated.png")
+    outputs.write_json(output_dir / outputs.METRICS_FILE, result.metrics)  # last: its presence means "done"
+
+
+def report(result: TrialResult, output_dir: Path) -> None:
+    """The end of a run on the terminal: named colours (first seed) and key metrics."""
+    first = result.first_report
+    if first is not None:
+        seed = next(s.seed for s in result.seeds if s.report is first)
+        print(f"\nNamed colours, seed {seed} (MSE before / after ablation):")
+        print(console.named_color_table(first.named_colors))
+    scored = sum(s.report is not None for s in result.seeds)
+    rule = result.config.trial.aggregate.value
+    print(f"\nKey metrics ({f'{rule} over {scored} scored seeds' if len(result.seeds) > 1 else f'seed {result.seeds[0].seed}'}):")
+    print(console.metrics_table(result.metrics))
+    print(f"\nwall time {result.wall_s:.1f} s; outputs: {output_dir}")
+
+
+def quiet_libraries() -> None:
+    """Trials in a sweep print one line each (from the sweeper), not Lightning's banners."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module="lightning")
+
+
+def trial_failure(result: TrialResult) -> str | None:
+    """Why the trial cannot be scored: no usable seed, or a failed seed under trial.require_no_failed_seeds."""
+    if result.failure:
+        return result.failure
+    if result.config.trial.require_no_failed_seeds and result.failed_seeds:
+        return (f"{result.failed_seeds} of {len(result.seeds)} seeds failed "
+                f"(collateral_mse or recon_mse > {result.config.trial.fail_threshold}) "
+                "and trial.require_no_failed_seeds=true")
+    return None
+
+
+def outcome_of(result: TrialResult, output_dir: Path) -> TrialOutcome:
+    """The value a sweeper records: every metric the trial produced, failed or not, and its reason."""
+    seed_values = {key: [s.report.metrics.get(key) if s.report else None for s in result.seeds]
+                   for key in SEED_METRICS}
+    return TrialOutcome(objectives=[float(v) for v in result.objectives], metrics=dict(result.metrics),
+                        seeds=[s.seed for s in result.seeds], seed_values=seed_values,
+                        seed_failures=[s.failure for s in result.seeds], output_dir=str(output_dir),
+                        failure=trial_failure(result), wall_s=result.wall_s)
+
+
+def run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[TrialOutcome]:
+    """Train the trials as one stacked model; write each one's outputs and logs; return their outcomes.
+    Each run dir's status.json says running, then done / failed / interrupted."""
+    dirs = [t.output_dir for t in trials]
+    with status.recorded(dirs):
+        outcomes = _run_prepared(trials, live)
+    status.mark_outcomes(dirs, outcomes)
+    return outcomes
+
+
+def _run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[TrialOutcome]:
+    """run_prepared without the status file.
+
+    `live`: a single trial whose Lightning logger records during training (and shows a progress bar
+    on a terminal); otherwise each trial's logger receives its recorded history afterwards.
+    """
+    if any(t.config.outputs.quiet for t in trials):
+        quiet_libraries()
+    live_logger = build_logger(trials[0].resolved, trials[0].sweep_trial) if live else None
+    progress = live and sys.stderr.isatty() and not trials[0].config.outputs.quiet
+    try:
+        results = run_trials([t.config for t in trials], logger=live_logger, progress=progress,
+                             sheets=[t.sheet for t in trials])
+    except BaseException:
+        finish_logger(live_logger, None, trials[0].output_dir, failed=True)
+        raise
+    outcomes = []
+    for trial, result in zip(trials, results):
+        write_outputs(result, trial.output_dir)
+        outcome = outcome_of(result, trial.output_dir)
+        logger = live_logger if live else build_logger(trial.resolved, trial.sweep_trial)
+        if logger is not None and not live:
+            replay_history(logger, result.history)
+        finish_logger(logger, result, trial.output_dir, failed=outcome.failed)
+        if not trial.config.outputs.quiet:
+            report(result, trial.output_dir)
+        outcomes.append(outcome)
+    return outcomes
