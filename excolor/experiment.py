@@ -16,7 +16,6 @@ from typing import Any, Iterator
 
 import lightning as L
 import torch
-from hydra.utils import instantiate
 
 from excolor.config import Aggregate, ConfigError, ExcolorConfig, group_options
 from excolor.data import ColorDataModule
@@ -27,6 +26,7 @@ from excolor.regularizers import SCHEMAS, Regularizer
 from excolor.resources import ResourceError, check_fits, run_needs
 from excolor.schedule import Dopesheet, ScheduleError, load_schedule
 from excolor.surgery import apply_ablation
+from excolor.targets import TargetError, build
 
 
 
@@ -72,10 +72,9 @@ def build_regularizers(config: ExcolorConfig) -> dict[str, Regularizer]:
     built: dict[str, Regularizer] = {}
     for name, node in config.regularizers.items():
         try:
-            built[name] = instantiate(node, k_bottleneck=config.model.k_bottleneck, _execution_whitelist_=list(SCHEMAS))
-        except Exception as error:  # instantiate wraps the constructor's ValueError
-            cause = error.__cause__ or error
-            raise ConfigError(f"regularizers.{name}: {cause}") from None
+            built[name] = build(node, list(SCHEMAS), k_bottleneck=config.model.k_bottleneck)
+        except (TargetError, ValueError) as error:
+            raise ConfigError(f"regularizers.{name}: {error}") from None
     return built
 
 

@@ -26,7 +26,6 @@ from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
@@ -36,26 +35,21 @@ from excolor.runner import TrialOutcome
 from excolor.space import SearchSpace, parse_space, short_name, weight_space
 from excolor.study import (Attr, Heartbeat, claim_directory, fail_abandoned_trials, json_safe, open_storage,
                            open_study, shown_url, worker_id, write_summary)
+from excolor.targets import TargetError, build
 
 log = logging.getLogger(__name__)
-SAMPLER_TARGETS = ("optuna.samplers.", "hydra_plugins.hydra_optuna_sweeper.", "excolor.")
+SAMPLER_TARGETS = ("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*", "excolor.*")
 """Where a `hydra.sweeper.sampler._target_` may point."""
 
 
 def build_sampler(node: DictConfig, space: SearchSpace) -> optuna.samplers.BaseSampler:
     """The configured sampler; a grid sampler gets the space's grid."""
-    kwargs = OmegaConf.to_container(node, resolve=True)
-    target = str(kwargs.pop("_target_", ""))
-    kwargs.pop("_partial_", None)
-    if not target.startswith(SAMPLER_TARGETS):
-        raise ConfigError(f"hydra.sweeper.sampler._target_={target!r} is not an Optuna sampler; "
-                          f"allowed: {', '.join(p + '*' for p in SAMPLER_TARGETS)}")
-    if target.endswith("GridSampler"):
-        kwargs["search_space"] = space.grid()
+    spec = OmegaConf.to_container(node, resolve=True)
+    extra = {"search_space": space.grid()} if str(spec.get("_target_", "")).endswith("GridSampler") else {}
     try:
-        return get_method(target)(**kwargs)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"hydra.sweeper.sampler ({target}) rejects its settings: {error}") from None
+        return build(spec, SAMPLER_TARGETS, **extra)
+    except (TargetError, ValueError) as error:
+        raise ConfigError(f"hydra.sweeper.sampler: {error}") from None
 
 
 def outcome_of(ret: JobReturn) -> tuple[TrialOutcome | None, str | None]:

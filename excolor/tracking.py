@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from hydra.types import RunMode
-from hydra.utils import instantiate
+
+from excolor.targets import build
 
 log = logging.getLogger(__name__)
 LOGGER_TARGETS = ["lightning.pytorch.loggers.*"]
@@ -58,7 +59,7 @@ def build_logger(resolved: dict[str, Any], trial: dict[str, Any] | None = None) 
     if trial:
         config.update(trial["params"])  # sampled values as top-level keys: W&B's panels compare them
     try:
-        logger = instantiate(spec, _execution_whitelist_=LOGGER_TARGETS)
+        logger = build(spec, LOGGER_TARGETS)
         logger.log_hyperparams(config)  # W&B starts its run here
     except Exception as error:  # tracking must never cost a run: warn, keep the local outputs
         log.warning(f"logger {spec.get('_target_')} unavailable ({type(error).__name__}: {error}); "
