@@ -166,3 +166,18 @@ def test_default_storage_works_from_an_empty_directory(tmp_path):
     assert worker.returncode == 0, worker.stdout[-2000:] + worker.stderr[-2000:]
     assert (tmp_path / "multirun" / "optuna.db").is_file()
     assert (tmp_path / "multirun" / STUDY / "0" / "metrics.json").is_file()
+
+
+def test_a_failed_trial_keeps_its_metrics_and_reason(tmp_path):
+    """trial.require_no_failed_seeds with an impossible threshold: FAILED, with every metric it produced."""
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    worker = start_worker(tmp_path, storage, "schedule.n_steps=60", "hydra.sweeper.n_trials=1",
+                          "trial.require_no_failed_seeds=true", "trial.fail_threshold=1e-9")
+    out, _ = worker.communicate(timeout=400)
+    assert worker.returncode != 0 and "every trial of this sweep failed" in out, out[-2000:]
+    [trial] = optuna.load_study(study_name=STUDY, storage=storage).trials
+    assert trial.state == TrialState.FAIL and "require_no_failed_seeds" in trial.user_attrs[Attr.REASON]
+    metrics = json.loads((tmp_path / "multirun" / STUDY / "0" / "metrics.json").read_text())
+    assert trial.user_attrs["collateral_mse"] == metrics["collateral_mse"]
+    assert trial.user_attrs[f"{Attr.SEED_PREFIX}collateral_mse"] == [metrics["collateral_mse"]]
+    assert json.loads((tmp_path / "multirun" / STUDY / "0" / "status.json").read_text())["state"] == "failed"
