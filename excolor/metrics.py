@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from excolor.colors import NAMED_COLORS, hsv_grid, hsv_to_rgb, rgb_grid, rgb_to_hsv, similarity
+from excolor.resources import colours_per_chunk
 
 Reconstruct = Callable[[Tensor], Tensor]
 EPS = 1e-12
@@ -31,7 +32,7 @@ class EvalSettings:
     target_threshold: float = 0.9  # target set T = {sim >= target_threshold}
     collateral_threshold: float = 0.5  # collateral set N = {sim < collateral_threshold}
     hsv_cube: list[int] = field(default_factory=lambda: [240, 48, 48])
-    chunk_size: int = 65536
+    chunk_size: int = 16384  # colours x members per chunk (see colours_per_chunk)
 
 
 @dataclass
@@ -118,7 +119,6 @@ def _nearest_named(rgb: Tensor) -> str:
 def evaluate(intact: Reconstruct, ablated: Reconstruct, settings: EvalSettings) -> list[MemberReport]:
     """Compare intact and ablated reconstructions; one MemberReport per ensemble member."""
     check_settings(settings)
-    chunk = int(settings.chunk_size)
     names = list(NAMED_COLORS)
     named_rgb = torch.tensor([NAMED_COLORS[n] for n in names], dtype=torch.float32)
     named_before = per_color_mse(intact(named_rgb), named_rgb)
@@ -126,6 +126,7 @@ def evaluate(intact: Reconstruct, ablated: Reconstruct, settings: EvalSettings) 
     n_members = named_after.shape[0]
     if named_before.shape[0] != n_members:
         raise ValueError(f"intact has {named_before.shape[0]} members but ablated has {n_members}")
+    chunk = colours_per_chunk(int(settings.chunk_size), n_members)
 
     out: dict[str, Tensor] = {}
     grid, sim = _grid_similarity(settings)

@@ -72,12 +72,26 @@ def training_need(n_steps: int, batch_size: int, members: int, n_labels: int, n_
                 "or the members trained together (trial.seeds, hydra.sweeper.n_jobs)")
 
 
+MIN_CHUNK_COLOURS = 256
+"""Fewer colours per chunk than this and per-op overhead outweighs the cache savings."""
+
+
+def colours_per_chunk(chunk_size: int, members: int) -> int:
+    """Colours evaluated at once so that a chunk holds about `chunk_size` colour-member pairs.
+
+    Why per member: one hidden activation of a chunk is members x colours x width floats; at the
+    default 16384 pairs x 16 units it is 1 MiB and stays in a core's L2 cache. Measured on 50 stacked
+    members (benchmarks/floor.py), 65536 colours per chunk took 22 s to evaluate, ~330-2048 took 4-5 s.
+    """
+    return max(min(MIN_CHUNK_COLOURS, int(chunk_size)), int(chunk_size) // max(1, members))
+
+
 def evaluation_needs(hsv_cube: list[int], rgb_grid_size: int, chunk_size: int, members: int,
                      width: int, n_hidden: int, k: int) -> list[Need]:
     """Grids (colours plus their conversions), per-member error rows, and one chunk's activations."""
     cube = math.prod(int(n) for n in hsv_cube)
     grid = int(rgb_grid_size) ** 3
-    chunk = min(int(chunk_size), max(cube, grid))
+    chunk = min(colours_per_chunk(chunk_size, members), max(cube, grid))
     activations = members * chunk * (6 + 2 * n_hidden * width + 2 * k) * FLOAT * 3
     return [
         Need(f"evaluation cube eval.hsv_cube={list(hsv_cube)} ({cube:,} colours)",

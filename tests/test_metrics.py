@@ -119,3 +119,23 @@ def test_plots_write_pngs(tmp_path: Path) -> None:
     for path in paths:
         assert path.exists() and path.stat().st_size > 0
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chunk_size_counts_colour_member_pairs() -> None:
+    from excolor.resources import MIN_CHUNK_COLOURS, colours_per_chunk
+
+    assert colours_per_chunk(16384, 1) == 16384
+    assert colours_per_chunk(16384, 50) == 327  # the stack shares the budget: chunks stay cache-sized
+    assert colours_per_chunk(16384, 10_000) == MIN_CHUNK_COLOURS  # never so small that op overhead rules
+    assert colours_per_chunk(100, 50) == 100  # a user's tiny chunk is honoured
+
+
+def test_metrics_do_not_depend_on_the_chunking() -> None:
+    torch.manual_seed(0)
+    nets = [torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3), torch.nn.Sigmoid())
+            for _ in range(3)]
+    model = lambda rgb: torch.stack([net(rgb) for net in nets])  # noqa: E731
+    whole = evaluate(model, model, replace(SMALL, chunk_size=10**9))
+    chunked = evaluate(model, model, replace(SMALL, chunk_size=7))
+    for a, b in zip(whole, chunked):
+        assert a.metrics == pytest.approx(b.metrics, rel=1e-5, abs=1e-9)
