@@ -92,17 +92,21 @@ def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
 
 
 def importances(study: optuna.Study) -> dict[str, dict[str, float]]:
-    """Parameter importances (fANOVA, seeded) per objective; {} with fewer than two complete trials."""
+    """Parameter importances per objective, each towards its own direction; {} with fewer than two
+    complete trials. Optuna's default evaluator (PED-ANOVA) reads a `target` as lower-is-better, so a
+    maximised objective is negated."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if len(complete) < 2:
         return {}
     result = {}
-    for i, name in enumerate(objective_names(study)):
+    for i, (name, direction) in enumerate(zip(objective_names(study), study.directions)):
+        sign = -1.0 if direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
         try:
-            result[name] = optuna.importance.get_param_importances(
-                study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0),
-                target=lambda t, i=i: t.values[i])
-        except (RuntimeError, ValueError) as error:  # e.g. every trial with the same value
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the evaluator's note that targets are minimised: handled
+                result[name] = optuna.importance.get_param_importances(
+                    study, target=lambda t, i=i, sign=sign: sign * t.values[i])
+        except (RuntimeError, ValueError, ImportError) as error:  # too few distinct trials, a missing extra
             log.warning(f"no parameter importances for {name}: {error}")
     return result
 
@@ -185,3 +189,15 @@ def write_study_run(study: optuna.Study, storage_url: str, out_dir: Path, spec: 
     finally:
         run.finish(exit_code=1 if failed else 0)
     return run_dir
+
+
+def report_to_wandb(study: optuna.Study, storage_url: str, out_dir: Path) -> int:
+    """`excolor-report --wandb`: write the study run with the packaged W&B settings; an exit status."""
+    import sys
+
+    try:
+        print(f"wrote W&B study run {write_study_run(study, storage_url, out_dir, default_run_spec())}")
+    except Exception as error:
+        print(f"excolor-report: could not write the W&B study run ({type(error).__name__}: {error})", file=sys.stderr)
+        return 1
+    return 0
