@@ -12,11 +12,11 @@ def test_sweep_trial_becomes_a_grouped_wandb_run(tmp_path, monkeypatch):
     resolved = {"logger": spec, "seed": 0, "trial": {"seeds": [0, 1]}, "regularizers": {"anchor": {"weight": 0.3}}}
     logger = build_logger(resolved, trial)
     assert logger is not None
-    init = logger._wandb_init
-    assert (init["group"], init["job_type"], init["name"], init["id"]) == (
-        "pareto-ex2_9_1", "trial", "pareto-ex2_9_1-7", "pareto-ex2_9_1-7")
-    assert init["tags"] == ["study:pareto-ex2_9_1", "sweep:pareto", "experiment:ex2_9_1"]
-    config = logger.experiment.config
+    run = logger.experiment
+    assert (run.group, run.job_type, run.name, run.id) == ("pareto-ex2_9_1", "trial", "pareto-ex2_9_1-7",
+                                                           "pareto-ex2_9_1-7")
+    assert list(run.tags) == ["study:pareto-ex2_9_1", "sweep:pareto", "experiment:ex2_9_1"]
+    config = run.config
     assert config["sampled/regularizers.anchor.weight"] == 0.3
     assert config["trial"] == {"seeds": [0, 1]} and config["logger"]["project"] == "excolor"  # nothing replaced
     assert config["seed"] == 0
