@@ -124,7 +124,15 @@ def build_logger(resolved: dict[str, Any], trial: SweepTrial | None = None) -> A
         log.warning(f"logger {spec.get('_target_')} unavailable ({type(error).__name__}: {error}); "
                     "continuing without it, local outputs are kept")
         return None
+    if is_wandb(type(logger).__name__) and spec.get("save_dir"):
+        _check_wandb_dir(Path(str(spec["save_dir"])), Path(logger.experiment.dir))
     return logger
+
+
+def _check_wandb_dir(wanted: Path, files: Path) -> None:
+    """W&B falls back to a temp dir when it cannot write where it was told; with W&B silent, say so here."""
+    if not files.resolve().is_relative_to(wanted.resolve()):
+        log.warning(f"W&B could not write under {wanted}; this run's W&B files are in {files.parent}")
 
 
 def replay_history(logger: Any, history: list[dict[str, float]]) -> None:
