@@ -98,6 +98,9 @@ def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
     out = tmp_path / "report"
     assert report.main(["--storage", f"sqlite:///{tmp_path / 'optuna.db'}", "--study", STUDY, "--out", str(out),
                         "--wandb"]) == 0
+    import wandb
+
+    wandb.teardown()  # in this process W&B's service writes the file in the background: let it finish
     assert len(table(study_run(out, 3), TABLE_KEY)["data"]) == 3
 
 
