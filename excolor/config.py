@@ -62,7 +62,8 @@ class TrialConfig:
     fail_threshold: float = 0.02
     require_no_failed_seeds: bool = False
     study: Optional[str] = None  # set by the excolor sweeper: this trial's study ...
-    number: Optional[int] = None  # ... and its Optuna trial number (names its dir and W&B run)
+    number: Optional[int] = None  # ... and its Optuna trial number (names its dir and W&B run) ...
+    sampled: list[str] = field(default_factory=list)  # ... and the config keys its sampler chose
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """`excolor-report`: compare the trials of a study without W&B: a table, the Pareto front, plots.
 
-    excolor-report --storage sqlite:///multirun/optuna.db --study pareto-ex2_9_1 [--out DIR] [--top N]
+    excolor-report --storage sqlite:///multirun/optuna.db --study pareto-ex2_9_1 [--out DIR] [--top N] [--wandb]
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study", help="study name (omit to list the studies in the storage)")
     parser.add_argument("--out", type=Path, help="where to write plots (default multirun/report-<study>)")
     parser.add_argument("--top", type=int, help="show only the best N trials")
+    parser.add_argument("--wandb", action="store_true", help="also log the study-level W&B run (under --out; "
+                        "offline unless WANDB_MODE=online; upload with `wandb sync`)")
     args = parser.parse_args(argv)
     problem = storage_problem(args.storage) or (f"--top {args.top} must be >= 1" if args.top is not None
                                                  and args.top < 1 else None)
@@ -141,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as error:
             print(f"excolor-report: cannot write plots to --out {out}: {error.strerror or error}", file=sys.stderr)
             return 2
+    if args.wandb:
+        from excolor.wandb_study import report_to_wandb
+
+        return report_to_wandb(study, args.storage, args.out or Path("multirun") / f"report-{args.study}")
     return 0
 
 

@@ -24,7 +24,7 @@ from excolor.config import ExcolorConfig, check_config
 from excolor.experiment import TrialResult, build_regularizers, build_schedule, run_trials
 from excolor.schedule import Dopesheet
 from excolor.surgery import apply_ablation
-from excolor.tracking import build_logger, finish_logger, replay_history, sweep_identity
+from excolor.tracking import SweepTrial, build_logger, finish_logger, replay_history, sweep_identity
 
 SEED_METRICS = ("red_mse", "collateral_mse", "selectivity", "similarity_r2", "median_mse")
 """Per-seed values a trial reports to its sweep (as `seeds_<metric>` lists)."""
@@ -38,7 +38,7 @@ class PreparedTrial:
     sheet: Dopesheet
     resolved: dict[str, Any]
     output_dir: Path
-    sweep_trial: dict[str, Any] | None = None
+    sweep_trial: SweepTrial | None = None
 
 
 @dataclass
@@ -74,7 +74,7 @@ def prepare_trial(cfg: DictConfig) -> PreparedTrial:
     config = check_config(cfg)
     sheet = build_schedule(config)
     build_regularizers(config)  # its errors too belong before training
-    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # plain values for loggers
     hydra_cfg = HydraConfig.get()
     return PreparedTrial(config, sheet, resolved, Path(hydra_cfg.runtime.output_dir),
                          sweep_identity(hydra_cfg, config))
@@ -164,8 +164,8 @@ def _run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Trial
     try:
         results = run_trials([t.config for t in trials], logger=live_logger, progress=progress,
                              sheets=[t.sheet for t in trials])
-    except BaseException:
-        finish_logger(live_logger, None, trials[0].output_dir, failed=True)
+    except BaseException as error:
+        finish_logger(live_logger, None, trials[0].output_dir, reason=f"{type(error).__name__}: {error}")
         raise
     outcomes = []
     for trial, result in zip(trials, results):
@@ -174,7 +174,7 @@ def _run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Trial
         logger = live_logger if live else build_logger(trial.resolved, trial.sweep_trial)
         if logger is not None and not live:
             replay_history(logger, result.history)
-        finish_logger(logger, result, trial.output_dir, failed=outcome.failed)
+        finish_logger(logger, result, trial.output_dir, outcome)
         if not trial.config.outputs.quiet:
             report(result, trial.output_dir)
         outcomes.append(outcome)

@@ -217,6 +217,16 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+SPREAD_PREFIX = "spread_"
+"""`spread_<metric>`: a metric's max - min over a trial's scored seeds (in W&B summaries and tables)."""
+
+
+def seed_spread(values: Iterable[float | None]) -> float | None:
+    """max - min over the seeds that have a finite value; None with fewer than two."""
+    finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return max(finite) - min(finite) if len(finite) >= 2 else None
+
+
 class Heartbeat:
     """A background thread that stamps this worker's running trials every `interval_s` seconds."""
 

@@ -36,6 +36,7 @@ from excolor.space import SearchSpace, parse_space, short_name, weight_space
 from excolor.study import (Attr, Heartbeat, claim_directory, fail_abandoned_trials, json_safe, open_storage,
                            open_study, shown_url, worker_id, write_summary)
 from excolor.targets import TargetError, build
+from excolor.wandb_study import study_run_spec, write_study_run
 
 log = logging.getLogger(__name__)
 SAMPLER_TARGETS = ("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*", "excolor.*")
@@ -146,6 +147,7 @@ class ExcolorSweeper(Sweeper):
     def _loop(self, study: optuna.Study, storage: Any, url: str, space: SearchSpace, sweep_dir: Path,
               total: int | None, heartbeat_s: float) -> None:
         worker = worker_id()
+        sampled = "trial.sampled=[" + ",".join(f"'{key}'" for key in space.distributions) + "]"  # W&B config keys
         done = failed = 0
         planned = self.n_trials if total is None else None
         started = time.perf_counter()
@@ -174,7 +176,8 @@ class ExcolorSweeper(Sweeper):
                     failed += 1
                     continue
                 runnable.append((trial, [*overrides, f"hydra.sweep.subdir={trial.number}",
-                                         f"trial.study={study.study_name}", f"trial.number={trial.number}"]))
+                                         f"trial.study={study.study_name}", f"trial.number={trial.number}",
+                                         sampled]))
             if not runnable:
                 continue
             batch_started = time.perf_counter()
@@ -192,6 +195,7 @@ class ExcolorSweeper(Sweeper):
                           f"(hydra.sweeper.max_failure_rate={self.max_failure_rate})")
                 break
         self._summarise(study, Path(self.config.hydra.sweep.dir))
+        self._study_run(study, url, sweep_dir)
         if done == 0 and failed:
             raise SystemExit(f"excolor: every trial of this sweep failed ({failed}); see the reasons above")
 
@@ -233,6 +237,16 @@ class ExcolorSweeper(Sweeper):
         left = elapsed / max(finished, 1) * (planned - finished)
         print(f"[excolor] {finished}/{planned} trials of this run; {_duration(elapsed)} so far, "
               f"about {_duration(left)} left", flush=True)
+
+    def _study_run(self, study: optuna.Study, url: str, sweep_dir: Path) -> None:
+        """With logger=wandb: the study-level W&B run (never fails the sweep)."""
+        spec = study_run_spec(self.config.get("logger"))
+        if spec is None:
+            return
+        try:
+            print(f"[excolor] W&B study run: {write_study_run(study, url, sweep_dir, spec)}", flush=True)
+        except Exception as error:  # tracking must never cost a sweep its record
+            log.warning(f"could not write the W&B study run ({type(error).__name__}: {error})")
 
     def _summarise(self, study: optuna.Study, sweep_dir: Path) -> None:
         """Print the best trial or Pareto front (from the storage) and write the summary file."""
