@@ -195,13 +195,13 @@ def fit(members: ConceptDeletionModule, data: ColorDataModule, trainer_kwargs: d
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), StepProgressBar()]
     with quiet_fit():
         trainer = L.Trainer(**kwargs)
-    try:
-        with one_thread(), quiet_fit():
-            trainer.fit(members, datamodule=data)
-    except SystemExit:  # Lightning turns Ctrl-C (and SIGTERM) into a graceful shutdown plus exit(1)
-        if trainer.interrupted:
-            raise KeyboardInterrupt from None
-        raise
+        try:
+            with one_thread():
+                trainer.fit(members, datamodule=data)
+        except SystemExit:  # Lightning turns Ctrl-C (and SIGTERM) into a graceful shutdown plus exit(1)
+            if trainer.interrupted:
+                raise KeyboardInterrupt from None
+            raise
 
 
 def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,

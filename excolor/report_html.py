@@ -87,7 +87,8 @@ def page(study: optuna.Study, storage: str) -> str:
         figure.update_layout(height=480)
         parts.append(f"<h2>{html.escape(title)}</h2>")
         parts.append(figure.to_html(full_html=False, include_plotlyjs=index == 0))  # inline plotly.js once
-    parts.append("<h2>Trials (sorted by the first objective; * marks the Pareto front)</h2>")
+    marked = "the Pareto front" if len(study.directions) > 1 else "the best trial"
+    parts.append(f"<h2>Trials (sorted by the first objective; * marks {marked})</h2>")
     parts.append(table_html(study))
     body = "\n".join(parts)
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(study.study_name)}"

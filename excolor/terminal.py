@@ -1,8 +1,8 @@
 """What a run shows while it trains: a progress bar that counts steps, and no library banners.
 
 Lightning's start-up lines ("GPU available", "TPU available", its litlogger tip, "`Trainer.fit`
-stopped") are INFO records of its rank-zero logger; they say nothing about an excolor run (the
-accelerator is fixed by `trainer.accelerator`), so a fit runs with that logger at WARNING. Real
+stopped") are INFO records of its rank-zero loggers; they say nothing about an excolor run (the
+accelerator is fixed by `trainer.accelerator`), so a fit runs with those loggers at WARNING. Real
 warnings still show. What excolor itself reports goes through logging, which Hydra's job log
 (conf/hydra/job_logging/excolor.yaml) sends to the terminal and to `train.log` alike.
 """
@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.fabric.utilities import rank_zero as fabric_rank_zero
 from lightning.pytorch.utilities import rank_zero
 
 LIBRARY_NOISE = (
@@ -30,16 +31,18 @@ LIBRARY_NOISE = (
 @contextmanager
 def quiet_fit() -> Iterator[None]:
     """Hide Lightning's banners and the known library warnings above during one fit; restore after."""
-    banner_log = logging.getLogger(rank_zero.__name__)
-    level = banner_log.level
-    banner_log.setLevel(logging.WARNING)
+    banner_logs = [logging.getLogger(module.__name__) for module in (rank_zero, fabric_rank_zero)]
+    levels = [log.level for log in banner_logs]
+    for log in banner_logs:
+        log.setLevel(logging.WARNING)
     try:
         with warnings.catch_warnings():
             for category, message in LIBRARY_NOISE:
                 warnings.filterwarnings("ignore", message=message, category=category)
             yield
     finally:
-        banner_log.setLevel(level)
+        for log, level in zip(banner_logs, levels):
+            log.setLevel(level)
 
 
 class StepProgressBar(TQDMProgressBar):

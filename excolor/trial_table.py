@@ -63,7 +63,7 @@ def _state(trial: FrozenTrial) -> str:
 
 
 def columns(study: optuna.Study, extra: Sequence[Column] = ()) -> list[Column]:
-    """Pareto mark, number, parameters, objectives and key metrics, seed spread of each objective,
+    """Pareto (or best-trial) mark, number, parameters, objectives and key metrics, seed spread of each objective,
     held-out values (`heldout_*` attributes, when present), state, output dir; `extra` before the state."""
     trials = study.trials
     front = {t.number for t in study.best_trials} if any(t.state == TrialState.COMPLETE for t in trials) else set()
@@ -73,7 +73,7 @@ def columns(study: optuna.Study, extra: Sequence[Column] = ()) -> list[Column]:
     spread = [n for n in objectives if f"{n}{SPREAD_SUFFIXES[0]}" in attrs]
     heldout = sorted(key for key in attrs if key.startswith(Attr.HELDOUT_PREFIX))
     return [
-        Column("pareto", lambda t: "*" if t.number in front else ""),
+        Column("pareto" if len(objectives) > 1 else "best", lambda t: "*" if t.number in front else ""),
         Column("#", lambda t: t.number),
         *(Column(short_name(p), lambda t, p=p: t.params.get(p)) for p in params),
         *(Column(m, _metric(m)) for m in dict.fromkeys([*objectives, *METRIC_COLUMNS])),

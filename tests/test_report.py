@@ -114,3 +114,26 @@ def test_html_without_plotly_says_so_and_writes_nothing(storage, tmp_path, capsy
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "pip install plotly" in captured.err
     assert not out.exists()
+
+
+def test_single_objective_study(tmp_path, capsys) -> None:
+    storage = f"sqlite:///{tmp_path / 'one.db'}"
+    study = optuna.create_study(direction="maximize", study_name="one", storage=storage,
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["log_selectivity"])
+    study.optimize(lambda t: t.suggest_float(ANCHOR, 0, 1) - t.suggest_float(SEPARATE, 0, 1) ** 2, n_trials=5)
+    args = ["--storage", storage, "--study", "one", "--out", str(tmp_path / "r")]
+    assert report.main(args + (["--html"] if _has_plotly() else [])) == 0
+    assert "objectives log_selectivity (maximize)" in capsys.readouterr().out
+    names = {p.name for p in (tmp_path / "r").iterdir()}
+    assert {"history_log_selectivity.png", "importances_log_selectivity.png"} <= names, names
+
+
+def _has_plotly() -> bool:
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        return False
+    return True
