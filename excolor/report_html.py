@@ -47,7 +47,8 @@ def figures(study: optuna.Study) -> list[tuple[str, Any]]:
         for i in range(len(names)):
             label = axis_label(study, i)
             target = lambda t, i=i: t.values[i]  # noqa: E731
-            shown.append((f"Parallel coordinates: {label}",
+            # Optuna colours a custom target dark = low whatever its direction; the label names the direction
+            shown.append((f"Parallel coordinates: {label} (dark = low values)",
                           vis.plot_parallel_coordinate(study, target=target, target_name=label)))
         if can_rank_params(study):
             for i in range(len(names)):
