@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as error:
             print(f"excolor-report: cannot write plots to --out {out}: {error.strerror or error}", file=sys.stderr)
             return 2
+    else:
+        print("no complete trial yet: no plots written")
     return 0
 
 
