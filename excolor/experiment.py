@@ -27,6 +27,7 @@ from excolor.resources import ResourceError, check_fits, run_needs
 from excolor.schedule import Dopesheet, ScheduleError, load_schedule
 from excolor.surgery import apply_ablation
 from excolor.targets import TargetError, build
+from excolor.terminal import StepProgressBar, quiet_fit
 
 
 
@@ -190,14 +191,17 @@ def fit(members: ConceptDeletionModule, data: ColorDataModule, trainer_kwargs: d
     kwargs = dict(trainer_kwargs)
     kwargs.update(max_steps=members.schedules.n_steps, logger=logger if logger is not None else False,
                   enable_progress_bar=progress)
-    trainer = L.Trainer(**kwargs)
-    try:
-        with one_thread():
-            trainer.fit(members, datamodule=data)
-    except SystemExit:  # Lightning turns Ctrl-C (and SIGTERM) into a graceful shutdown plus exit(1)
-        if trainer.interrupted:
-            raise KeyboardInterrupt from None
-        raise
+    if progress:
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), StepProgressBar()]
+    with quiet_fit():
+        trainer = L.Trainer(**kwargs)
+        try:
+            with one_thread():
+                trainer.fit(members, datamodule=data)
+        except SystemExit:  # Lightning turns Ctrl-C (and SIGTERM) into a graceful shutdown plus exit(1)
+            if trainer.interrupted:
+                raise KeyboardInterrupt from None
+            raise
 
 
 def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,

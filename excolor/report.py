@@ -1,94 +1,26 @@
 """`excolor-report`: compare the trials of a study without W&B: a table, the Pareto front, plots.
 
-    excolor-report --storage sqlite:///multirun/optuna.db --study pareto-ex2_9_1 [--out DIR] [--top N] [--wandb]
+    excolor-report --storage sqlite:///multirun/optuna.db --study pareto-ex2_9_1 [--out DIR] [--top N] [--html] [--wandb]
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-import warnings
 from pathlib import Path
 
-import matplotlib
+import optuna
+from optuna.trial import TrialState
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
-from optuna.trial import FrozenTrial, TrialState  # noqa: E402
-
-from excolor.space import short_name  # noqa: E402
-from excolor.study import Attr  # noqa: E402
-
-METRIC_COLUMNS = ("red_mse", "collateral_mse", "selectivity", "recon_mse", "failed_seeds")
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}" if math.isfinite(value) else str(value)
-    return "" if value is None else str(value)
-
-
-def sorted_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """Complete trials by the primary objective (best first), then the rest by number."""
-    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    sign = -1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else 1.0
-    complete.sort(key=lambda t: sign * t.values[0])
-    return complete + [t for t in study.trials if t.state != TrialState.COMPLETE]
+from excolor.report_html import missing_plotly, write_page
+from excolor.study import objective_names
+from excolor.study_plots import write_plots
+from excolor.trial_table import METRIC_COLUMNS, sorted_trials, text_table  # noqa: F401  (re-exported)
 
 
 def trial_table(study: optuna.Study, top: int | None = None) -> str:
-    """One row per trial: Pareto mark, number, parameters, key metrics, state (and failure reason)."""
-    front = {t.number for t in study.best_trials} if study.best_trials else set()
-    params = sorted({name for t in study.trials for name in t.params})
-    header = ["pareto", "#", *map(short_name, params), *METRIC_COLUMNS, "state"]
-    rows = []
-    for trial in sorted_trials(study)[:top]:
-        state = trial.state.name + (f" ({trial.user_attrs[Attr.REASON]})" if Attr.REASON in trial.user_attrs else "")
-        rows.append(["*" if trial.number in front else "", str(trial.number),
-                     *(_cell(trial.params.get(p)) for p in params),
-                     *(_cell(trial.user_attrs.get(m)) for m in METRIC_COLUMNS), state])
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-    return "\n".join(lines)
-
-
-def _save(axes_or_fig: object, path: Path) -> Path:
-    figure = axes_or_fig if isinstance(axes_or_fig, plt.Figure) else axes_or_fig.figure  # type: ignore[union-attr]
-    figure.set_size_inches(8, 5)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
-
-
-def write_plots(study: optuna.Study, out: Path) -> list[Path]:
-    """Pareto front (several objectives), parameter importances and objective history."""
-    from optuna.visualization import matplotlib as ovm
-
-    out.mkdir(parents=True, exist_ok=True)
-    names = [f"objective {i}" for i in range(len(study.directions))]
-    if study.metric_names:
-        names = list(study.metric_names)
-    written = []
-    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # optuna marks its matplotlib backend experimental
-        if len(study.directions) > 1:
-            written.append(_save(ovm.plot_pareto_front(study, target_names=names), out / "pareto_front.png"))
-            for i, name in enumerate(names):
-                target = lambda t, i=i: t.values[i]  # noqa: E731
-                written.append(_save(ovm.plot_optimization_history(study, target=target, target_name=name),
-                                     out / f"history_{i}_{name}.png"))
-                if len(complete) >= 2 and len({p for t in complete for p in t.params}) >= 2:
-                    written.append(_save(ovm.plot_param_importances(study, target=target, target_name=name),
-                                         out / f"importances_{i}_{name}.png"))
-        else:
-            written.append(_save(ovm.plot_optimization_history(study), out / "history.png"))
-            if len(complete) >= 2:
-                written.append(_save(ovm.plot_param_importances(study), out / "importances.png"))
-    return written
+    """The trial table as aligned text (excolor/trial_table.py lists its columns)."""
+    return text_table(study, top)
 
 
 def storage_problem(url: str) -> str | None:
@@ -109,11 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study", help="study name (omit to list the studies in the storage)")
     parser.add_argument("--out", type=Path, help="where to write plots (default multirun/report-<study>)")
     parser.add_argument("--top", type=int, help="show only the best N trials")
-    parser.add_argument("--wandb", action="store_true", help="also log the study-level W&B run (under --out; "
-                        "offline unless WANDB_MODE=online; upload with `wandb sync`)")
+    parser.add_argument("--html", action="store_true",
+                        help="also write <out>/report.html: interactive plots and the table, one file, works offline")
     args = parser.parse_args(argv)
     problem = storage_problem(args.storage) or (f"--top {args.top} must be >= 1" if args.top is not None
-                                                 and args.top < 1 else None)
+                                                 and args.top < 1 else None) or (missing_plotly() if args.html else None)
     if problem:
         print(f"excolor-report: {problem}", file=sys.stderr)
         return 2
@@ -132,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     study = optuna.load_study(study_name=args.study, storage=args.storage)
     counts = {state.name: sum(t.state == state for t in study.trials) for state in TrialState}
-    print(f"study {args.study}: directions {[d.name.lower() for d in study.directions]}; "
+    objectives = ", ".join(f"{n} ({d.name.lower()})" for n, d in zip(objective_names(study), study.directions))
+    print(f"study {args.study}: objectives {objectives}; "
           + ", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n))
     print(trial_table(study, args.top))
     if counts["COMPLETE"]:
@@ -140,9 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for path in write_plots(study, out):
                 print(f"wrote {path}")
+            if args.html:
+                print(f"wrote {write_page(study, args.storage, out)}")
         except OSError as error:
             print(f"excolor-report: cannot write plots to --out {out}: {error.strerror or error}", file=sys.stderr)
             return 2
+    else:
+        print("no complete trial yet: no plots written")
     if args.wandb:
         from excolor.wandb_study import report_to_wandb
 

@@ -26,6 +26,7 @@ from excolor.schedule import Dopesheet
 from excolor.surgery import apply_ablation
 from excolor.tracking import SweepTrial, build_logger, finish_logger, replay_history, sweep_identity
 
+log = logging.getLogger(__name__)
 SEED_METRICS = ("red_mse", "collateral_mse", "selectivity", "similarity_r2", "median_mse")
 """Per-seed values a trial reports to its sweep (as `seeds_<metric>` lists)."""
 
@@ -100,17 +101,17 @@ def write_outputs(result: TrialResult, output_dir: Path) -> None:
 
 
 def report(result: TrialResult, output_dir: Path) -> None:
-    """The end of a run on the terminal: named colours (first seed) and key metrics."""
+    """The end of a run, through logging (terminal and train.log): named colours (first seed), key metrics."""
     first = result.first_report
     if first is not None:
         seed = next(s.seed for s in result.seeds if s.report is first)
-        print(f"\nNamed colours, seed {seed} (MSE before / after ablation):")
-        print(console.named_color_table(first.named_colors))
+        log.info(f"\nNamed colours, seed {seed} (MSE before / after ablation):\n"
+                 + console.named_color_table(first.named_colors))
     scored = sum(s.report is not None for s in result.seeds)
     rule = result.config.trial.aggregate.value
-    print(f"\nKey metrics ({f'{rule} over {scored} scored seeds' if len(result.seeds) > 1 else f'seed {result.seeds[0].seed}'}):")
-    print(console.metrics_table(result.metrics))
-    print(f"\nwall time {result.wall_s:.1f} s; outputs: {output_dir}")
+    over = f"{rule} over {scored} scored seeds" if len(result.seeds) > 1 else f"seed {result.seeds[0].seed}"
+    log.info(f"\nKey metrics ({over}):\n{console.metrics_table(result.metrics)}")
+    log.info(f"\nwall time {result.wall_s:.1f} s; outputs: {output_dir}")
 
 
 def quiet_libraries() -> None:
@@ -160,7 +161,8 @@ def _run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Trial
     if any(t.config.outputs.quiet for t in trials):
         quiet_libraries()
     live_logger = build_logger(trials[0].resolved, trials[0].sweep_trial) if live else None
-    progress = live and sys.stderr.isatty() and not trials[0].config.outputs.quiet
+    # Lightning draws its bar on stdout: only a terminal gets one (a log file would fill with redraws)
+    progress = live and sys.stdout.isatty() and not trials[0].config.outputs.quiet
     try:
         results = run_trials([t.config for t in trials], logger=live_logger, progress=progress,
                              sheets=[t.sheet for t in trials])

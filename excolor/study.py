@@ -283,11 +283,16 @@ def claim_directory(sweep_dir: Path, study: optuna.Study, storage_url: str, numb
     return TrialClaim(number, directory)
 
 
+def objective_names(study: optuna.Study) -> list[str]:
+    """The study's metric names (an excolor sweep sets them from its objectives), else objective_<i>."""
+    return list(study.metric_names or [f"objective_{i}" for i in range(len(study.directions))])
+
+
 def summary(study: optuna.Study) -> dict[str, Any]:
     """The sweep-level record, computed from the storage: best trial or Pareto front, counts."""
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    names = list(study.metric_names or [f"objective_{i}" for i in range(len(study.directions))])
+    names = objective_names(study)
     directions = [d.name.lower() for d in study.directions]
     best = (study.best_trials if len(directions) > 1 else [study.best_trial]) if complete else []
     label = "pareto_front" if len(directions) > 1 else "best_trial"

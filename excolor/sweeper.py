@@ -151,6 +151,7 @@ class ExcolorSweeper(Sweeper):
         done = failed = 0
         planned = self.n_trials if total is None else None
         started = time.perf_counter()
+        complete_before = _complete(study)  # with sweep.total_trials: the study's pace counts every worker
         while True:
             if total is not None:  # resume-to-target: top the study up to `total` complete trials
                 states = [t.state for t in study.get_trials(deepcopy=False)]
@@ -189,7 +190,7 @@ class ExcolorSweeper(Sweeper):
                 outcome, reason = outcome_of(ret)
                 ok = self._record(study, trial, outcome, reason, wall)
                 done, failed = done + ok, failed + (not ok)
-            self._progress(done + failed, planned, total, study, started)
+            self._progress(done + failed, planned, total, study, started, complete_before)
             if failed and failed / max(done + failed, 1) > self.max_failure_rate:
                 log.error(f"stopping: {failed} of {done + failed} trials failed "
                           f"(hydra.sweeper.max_failure_rate={self.max_failure_rate})")
@@ -226,12 +227,15 @@ class ExcolorSweeper(Sweeper):
         return True
 
     def _progress(self, finished: int, planned: int | None, total: int | None, study: optuna.Study,
-                  started: float) -> None:
-        """Trials done / to do in this run, with the time left at the pace so far."""
+                  started: float, complete_before: int) -> None:
+        """Trials done / to do, with the time left at the pace so far: this run's trials, or with
+        sweep.total_trials the study's complete trials (all workers together)."""
         elapsed = time.perf_counter() - started
         if planned is None:
-            complete = sum(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
-            print(f"[excolor] {complete}/{total} complete trials in the study; {_duration(elapsed)} so far",
+            complete = _complete(study)
+            gained = complete - complete_before
+            left = f", about {_duration(elapsed / gained * max(total - complete, 0))} left" if gained > 0 else ""
+            print(f"[excolor] {complete}/{total} complete trials in the study; {_duration(elapsed)} so far{left}",
                   flush=True)
             return
         left = elapsed / max(finished, 1) * (planned - finished)
@@ -260,6 +264,10 @@ class ExcolorSweeper(Sweeper):
             values = "  ".join(f"{n}={v:.4g}" for n, v in zip(study.metric_names or [], t.values))
             print(f"[excolor]   #{t.number:>4}  {_params(t.params)}  {values}", flush=True)
         print(f"[excolor] summary: {write_summary(study, sweep_dir)}", flush=True)
+
+
+def _complete(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, values: Sequence[float] | None = None,

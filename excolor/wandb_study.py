@@ -19,7 +19,8 @@ import optuna
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
-from excolor.study import Attr, SPREAD_PREFIX, seed_spread, shown_url
+from excolor import study_plots
+from excolor.study import Attr, SPREAD_PREFIX, objective_names, seed_spread, shown_url
 from excolor.tracking import SAMPLED_PREFIX, is_wandb, quiet_wandb, trial_run_name
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,6 @@ def front_numbers(study: optuna.Study) -> set[int]:
     return {t.number for t in best}
 
 
-def objective_names(study: optuna.Study) -> list[str]:
-    return list(study.metric_names or [f"objective_{i}" for i in range(len(study.directions))])
-
-
 def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
     """Columns and one row per trial: identity, state, Pareto flag, sampled values, objectives (complete
     trials only), seed spreads, held-out values, fail reason and output dir."""
@@ -92,57 +89,16 @@ def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
 
 
 def importances(study: optuna.Study) -> dict[str, dict[str, float]]:
-    """Parameter importances per objective, each towards its own direction; {} with fewer than two
-    complete trials. Optuna's default evaluator (PED-ANOVA) reads a `target` as lower-is-better, so a
-    maximised objective is negated."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if len(complete) < 2:
+    """Parameter importances per objective, each towards its own direction ({} when they cannot be ranked)."""
+    if not study_plots.can_rank_params(study):
         return {}
     result = {}
-    for i, (name, direction) in enumerate(zip(objective_names(study), study.directions)):
-        sign = -1.0 if direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+    for i, name in enumerate(objective_names(study)):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the evaluator's note that targets are minimised: handled
-                result[name] = optuna.importance.get_param_importances(
-                    study, target=lambda t, i=i, sign=sign: sign * t.values[i])
+            result[name] = study_plots.objective_importances(study, i)
         except (RuntimeError, ValueError, ImportError) as error:  # too few distinct trials, a missing extra
             log.warning(f"no parameter importances for {name}: {error}")
     return result
-
-
-def _log_axis(values: list[float]) -> bool:
-    """Log scale where the values are positive and span more than two decades."""
-    return bool(values) and min(values) > 0 and max(values) / min(values) > 100
-
-
-def pareto_figure(study: optuna.Study) -> Any:
-    """The first two objectives of complete trials, the front marked and each point numbered."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = objective_names(study)
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    front = front_numbers(study)
-    figure, axes = plt.subplots(figsize=(7, 5))
-    for on_front, style in ((False, dict(c="tab:gray", label="dominated")), (True, dict(c="tab:red", label="Pareto front"))):
-        points = [t for t in complete if (t.number in front) == on_front]
-        axes.scatter([t.values[0] for t in points], [t.values[1] for t in points], s=24, **style)
-    for t in complete:
-        axes.annotate(str(t.number), (t.values[0], t.values[1]), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    for set_scale, values in ((axes.set_xscale, [t.values[0] for t in complete]),
-                              (axes.set_yscale, [t.values[1] for t in complete])):
-        if _log_axis(values):
-            set_scale("log")
-    directions = [d.name.lower() for d in study.directions]
-    axes.set_xlabel(f"{names[0]} ({directions[0]})")
-    axes.set_ylabel(f"{names[1]} ({directions[1]})")
-    axes.set_title(f"{study.study_name}: {len(complete)} complete trials, front {sorted(front)}")
-    axes.legend()
-    figure.tight_layout()
-    return figure
 
 
 def write_study_run(study: optuna.Study, storage_url: str, out_dir: Path, spec: Mapping[str, Any]) -> Path:
@@ -169,7 +125,7 @@ def write_study_run(study: optuna.Study, storage_url: str, out_dir: Path, spec: 
         table = wandb.Table(columns=columns, data=rows, allow_mixed_types=True)
         logged: dict[str, Any] = {TABLE_KEY: table}
         if len(names) >= 2 and counts.get(TrialState.COMPLETE.name):
-            figure = pareto_figure(study)
+            figure = study_plots.pareto_figure(study)
             logged["pareto_front"] = wandb.Image(figure)
             plt.close(figure)
             complete = [r for r in rows if r[2] == TrialState.COMPLETE.name]

@@ -3,6 +3,7 @@ atomic outputs."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +65,7 @@ def test_kill_minus_9_then_resume(tmp_path):
     by_state = {s: [t for t in after.trials if t.state == s] for s in TrialState}
     assert not by_state[TrialState.RUNNING]
     assert len(by_state[TrialState.COMPLETE]) == 3  # exactly what sweep.total_trials asked for
+    assert re.search(r"\[excolor\] 2/3 complete trials in the study; \S+ so far, about \S+ left", resumed.stdout)
     assert len(by_state[TrialState.FAIL]) == 1 and "abandoned" in by_state[TrialState.FAIL][0].user_attrs["fail_reason"]
     for number, values in completed_before.items():
         assert after.trials[number].values == values

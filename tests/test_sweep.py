@@ -1,5 +1,7 @@
 """A real Optuna sweep end to end: trials, resume, batched launcher, report, sweep-config errors."""
 
+import re
+
 import optuna
 import pytest
 
@@ -21,6 +23,7 @@ def test_sweep_resume_batched_and_report(tmp_path, capsys):
     first, storage = sweep(tmp_path, "hydra.sweeper.n_trials=2")
     assert first.returncode == 0, first.stderr[-3000:]
     assert first.stdout.count("[excolor] trial") == 2 and "Pareto front" in first.stdout
+    assert re.search(r"\[excolor\] 1/2 trials of this run; \d+s so far, about \d+s left", first.stdout)
     study = optuna.load_study(study_name="pareto-ex2_9_1", storage=storage)
     assert len(study.trials) == 2 and set(study.trials[0].params) == {
         f"regularizers.{n}.weight" for n in ("separate", "anchor", "anti_subspace", "anti_anchor")}
@@ -48,6 +51,7 @@ def test_sweep_resume_batched_and_report(tmp_path, capsys):
     assert report_main(["--storage", storage, "--study", "pareto-ex2_9_1", "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "collateral_mse" in out and out.count("COMPLETE") == 4 and "*" in out
+    assert study.metric_names == ["collateral_mse", "red_mse"]  # set by the sweep: dashboards show names
     assert (tmp_path / "r" / "pareto_front.png").stat().st_size > 0
 
 
