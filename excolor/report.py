@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, help="show only the best N trials")
     parser.add_argument("--html", action="store_true",
                         help="also write <out>/report.html: interactive plots and the table, one file, works offline")
+    parser.add_argument("--wandb", action="store_true", help="also log the study-level W&B run (under --out; "
+                        "offline unless WANDB_MODE=online; upload with `wandb sync`)")
     args = parser.parse_args(argv)
     problem = storage_problem(args.storage) or (f"--top {args.top} must be >= 1" if args.top is not None
                                                  and args.top < 1 else None) or (missing_plotly() if args.html else None)

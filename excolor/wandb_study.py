@@ -89,8 +89,9 @@ def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
 
 
 def importances(study: optuna.Study) -> dict[str, dict[str, float]]:
-    """Parameter importances per objective, each towards its own direction ({} when they cannot be ranked)."""
-    if not study_plots.can_rank_params(study):
+    """Parameter importances per objective, each towards its own direction; {} with fewer than two
+    complete trials (one parameter gets importance 1: the table still names what was searched)."""
+    if len(study_plots.complete_trials(study)) < 2:
         return {}
     result = {}
     for i, name in enumerate(objective_names(study)):
