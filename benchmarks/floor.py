@@ -73,7 +73,7 @@ def eval_flops(config: Any) -> int:
 
 def measure(experiment_name: str, trials: int, seeds: int, steps: int) -> tuple[Any, int, float, float]:
     seed_list = f"trial.seeds=[{','.join(str(s) for s in range(seeds))}]" if seeds > 1 else "seed=0"
-    configs = [compose_config([f"+experiment={experiment_name}", seed_list, "outputs.quiet=true", "logger=none",
+    configs = [compose_config([f"experiment={experiment_name}", seed_list, "outputs.quiet=true", "logger=none",
                                f"schedule.n_steps={steps}", f"regularizers.anchor.weight={1 + 0.1 * t}"])
                for t in range(trials)]
     TIMES.clear()

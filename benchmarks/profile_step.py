@@ -92,7 +92,7 @@ def instrument() -> None:
 def configs(args: argparse.Namespace) -> list[Any]:
     """One config per trial; stacked trials get random weight multipliers (seeded), as in a sweep."""
     seeds = f"trial.seeds=[{','.join(str(s) for s in range(args.seeds))}]" if args.seeds > 1 else "seed=0"
-    base = [f"+experiment={args.experiment}", seeds, "outputs.quiet=true", *args.override]
+    base = [f"experiment={args.experiment}", seeds, "outputs.quiet=true", *args.override]
     if args.trials == 1:
         return [compose_config(base)]
     rng = random.Random(0)

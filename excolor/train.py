@@ -32,13 +32,16 @@ def run(cfg: DictConfig) -> TrialOutcome:
     return outcome
 
 
-def unknown_group_options(argv: list[str]) -> str | None:
-    """Hydra names a missing option of a list-valued group (regularizers=[a,b]) without the choices:
-    catch that first and list them."""
+def group_override_problem(argv: list[str]) -> str | None:
+    """Hydra names a missing option of a list-valued group (regularizers=[a,b]) without the choices, and
+    answers `+experiment=X` with a conflict: catch both first and say what to write."""
     for arg in argv:
         group, sep, value = arg.lstrip("+~").partition("=")
         if not sep or group.startswith("hydra/") or not (CONF_DIR / group).is_dir() or "(" in value:
             continue  # not one of our groups (Hydra's own plugins list theirs), or sweep syntax
+        if arg.startswith("+") and not arg.startswith("++"):
+            return (f"{arg}: `{group}` is already in the config's defaults list (excolor/conf/config.yaml), "
+                    f"so it is chosen without the +: write {group}={value}")
         available = group_options(group)
         chosen = [v.strip() for v in value.strip("[]").split(",") if v.strip() and v.strip() != "null"]
         missing = [v for v in chosen if v not in available]
@@ -69,7 +72,7 @@ def cli() -> Any:
         if flag in sys.argv[:-1]:
             at = sys.argv.index(flag) + 1
             sys.argv[at] = str(Path(sys.argv[at]).resolve())
-    problem = unknown_group_options(sys.argv[1:]) or command_line_problem(sys.argv[1:])
+    problem = group_override_problem(sys.argv[1:]) or command_line_problem(sys.argv[1:])
     if problem:
         print(f"excolor: configuration error: {problem}", file=sys.stderr)
         sys.exit(2)

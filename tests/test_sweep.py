@@ -7,7 +7,7 @@ from excolor.experiment import run_trials
 from excolor.report import main as report_main
 from tests.conftest import compose_config, run_cli
 
-SWEEP = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
+SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
          "eval.rgb_grid_size=12", "hydra.sweeper.sampler.seed=0"]
 
 
