@@ -19,7 +19,7 @@ from excolor.data import DataConfig, check_data
 from excolor.labels import LabelsConfig, check_labels
 from excolor.metrics import SCALAR_METRICS, EvalSettings, check_settings
 from excolor.model import ModelConfig
-from excolor.regularizers import SCHEMAS
+from excolor.regularizers import SCHEMAS, register_schemas
 from excolor.resources import ResourceError, check_fits, evaluation_needs, model_need
 from excolor.schedule import ScheduleConfig
 from excolor.surgery import AblationConfig, check_dims
@@ -104,8 +104,9 @@ class ExcolorConfig:
 
 
 def register_schema() -> None:
-    """Make `base_config` available to excolor/conf/config.yaml's defaults list."""
+    """Make `base_config` and the regularizer schemas available to the defaults lists of excolor/conf/."""
     ConfigStore.instance().store(name="base_config", node=ExcolorConfig, replace=True)
+    register_schemas()
 
 
 def compose_config(overrides: list[str]) -> "ExcolorConfig":
@@ -126,7 +127,11 @@ def compose_config(overrides: list[str]) -> "ExcolorConfig":
 
 
 def typed_regularizers(cfg: DictConfig) -> dict[str, dict[str, Any]]:
-    """Check every selected regularizer against the schema of the class it names; defaults filled in."""
+    """Every selected regularizer as a plain dict of its class's schema, its `_target_` allow-listed.
+
+    A composed config is typed already (each conf/regularizers/*.yaml names its schema, so Hydra checks
+    keys and types at composition); a run's saved config, which has no defaults list, is typed here.
+    """
     typed: dict[str, dict[str, Any]] = {}
     for name, node in cfg.regularizers.items():
         target = node.get("_target_") if isinstance(node, DictConfig) else None
@@ -135,11 +140,12 @@ def typed_regularizers(cfg: DictConfig) -> dict[str, dict[str, Any]]:
                 f"regularizers.{name}: _target_={target!r} is not a known regularizer class; "
                 f"allowed: {sorted(SCHEMAS)}"
             )
-        try:
-            merged = OmegaConf.merge(OmegaConf.structured(SCHEMAS[target]), node)
-            typed[name] = OmegaConf.to_container(merged, resolve=True)
-        except OmegaConfBaseException as error:
-            raise ConfigError(f"regularizers.{name}.{error.key or ''}: {error.msg}") from None
+        if OmegaConf.get_type(node) is not SCHEMAS[target]:
+            try:
+                node = OmegaConf.merge(OmegaConf.structured(SCHEMAS[target]), node)
+            except OmegaConfBaseException as error:
+                raise ConfigError(f"regularizers.{name}.{error.key or ''}: {error.msg}") from None
+        typed[name] = OmegaConf.to_container(node, resolve=True)
     return typed
 
 

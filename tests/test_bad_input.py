@@ -46,7 +46,7 @@ SINGLE_RUN = [  # (overrides, words the message must contain)
     (["regularizers.anchor.weight=inf"], ["regularizers.anchor.weight", "not finite"]),
     (["regularizers.anchor.weight=-1"], ["regularizers.anchor.weight", ">= 0"]),
     (["regularizers.separate.power=0"], ["regularizers.separate.power", "> 0"]),
-    (["+regularizers.separate.duplicate_cosine=2"], ["regularizers.separate.duplicate_cosine", "[-1, 1]"]),
+    (["regularizers.separate.duplicate_cosine=2"], ["regularizers.separate.duplicate_cosine", "[-1, 1]"]),
     (["regularizers.anchor.sign=nan"], ["regularizers.anchor.sign", "not finite"]),
     (["regularizers.anchor.labels.red=inf"], ["regularizers.anchor.labels.red", "not finite"]),
     (["regularizers.anchor.axis=-1"], ["regularizers.anchor.axis", ">= 0"]),
