@@ -57,16 +57,18 @@ class Aggregate(Enum):
 class TrialConfig:
     """Seeds scored per trial (null: just `seed`) and how their metrics become objectives."""
 
-    seeds: Optional[list[int]] = None
+    seeds: Optional[list[int]] = None  # null: train `seed` only; a list scores the trial over every seed
     aggregate: Aggregate = Aggregate.median
-    fail_threshold: float = 0.02
-    require_no_failed_seeds: bool = False
+    fail_threshold: float = 0.02  # a seed fails when collateral_mse (or intact recon_mse) exceeds this
+    require_no_failed_seeds: bool = False  # true: a trial with any failed seed is recorded FAILED
     study: Optional[str] = None  # set by the excolor sweeper: this trial's study ...
     number: Optional[int] = None  # ... and its Optuna trial number (names its dir and W&B run)
 
 
 @dataclass
 class OutputsConfig:
+    """What a run writes besides metrics.json; `quiet` drops the end-of-run tables (sweeps set it)."""
+
     plots: bool = True
     weights: bool = True
     quiet: bool = False
