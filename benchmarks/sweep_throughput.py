@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from excolor.space import weight_key
+
 
 
 def trial_overrides(experiment: str, trials: int, seeds: int, steps: int | None) -> list[list[str]]:
@@ -25,7 +27,7 @@ def trial_overrides(experiment: str, trials: int, seeds: int, steps: int | None)
         experiment, ["separate", "anchor"])
     base = [f"experiment={experiment}", f"trial.seeds=[{','.join(map(str, range(seeds)))}]",
             "outputs.quiet=true", "eval.hsv_cube=[60,12,12]"] + ([f"schedule.n_steps={steps}"] if steps else [])
-    return [base + [f"regularizers.{n}.weight={10 ** rng.uniform(-1, 1):.4g}" for n in names]
+    return [base + [f"{weight_key(n)}={10 ** rng.uniform(-1, 1):.4g}" for n in names]
             for _ in range(trials)]
 
 

@@ -17,7 +17,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from excolor.data import DataConfig, check_data
 from excolor.labels import LabelsConfig, check_labels
-from excolor.metrics import SCALAR_METRICS, EvalSettings, check_settings
+from excolor.metric_names import SCALAR_METRICS, is_objective, named_after
+from excolor.metrics import EvalSettings, check_settings
 from excolor.model import ModelConfig
 from excolor.regularizers import SCHEMAS, register_schemas
 from excolor.resources import ResourceError, check_fits, evaluation_needs, model_need
@@ -198,8 +199,8 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
             raise ConfigError(str(error)) from None
     if not typed.objectives:
         raise ConfigError(f"objectives is empty: choose objectives=... ({', '.join(group_options('objectives'))})")
-    allowed = [*SCALAR_METRICS, "named_<colour>_after"]
+    allowed = [*SCALAR_METRICS, named_after("<colour>")]
     for metric in typed.objectives:
-        if metric not in SCALAR_METRICS and not (metric.startswith("named_") and metric.endswith("_after")):
+        if not is_objective(metric):
             raise ConfigError(f"objectives names {metric!r}, which is no metric; allowed: {', '.join(allowed)}")
     return typed

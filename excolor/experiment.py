@@ -19,7 +19,8 @@ import torch
 
 from excolor.config import Aggregate, ConfigError, ExcolorConfig, group_options
 from excolor.data import ColorDataModule
-from excolor.metrics import HIGHER_IS_BETTER, MemberReport, evaluate
+from excolor.metric_names import FAILED_SEEDS, HIGHER_IS_BETTER, N_SEEDS
+from excolor.metrics import MemberReport, evaluate
 from excolor.model import ColorMLP
 from excolor.module import ConceptDeletionModule, MemberSchedules
 from excolor.regularizers import SCHEMAS, Regularizer
@@ -161,8 +162,8 @@ def summarise(config: ExcolorConfig, seeds: list[SeedResult]) -> tuple[dict[str,
         metrics[key] = aggregate(values, config.trial.aggregate, key in HIGHER_IS_BETTER)
         if len(seeds) > 1:
             metrics[f"{key}_min"], metrics[f"{key}_max"] = min(values), max(values)
-    metrics["n_seeds"] = len(seeds)
-    metrics["failed_seeds"] = failed
+    metrics[N_SEEDS] = len(seeds)
+    metrics[FAILED_SEEDS] = failed
     objectives = [metrics.get(name, math.nan) for name in config.objectives]
     return metrics, objectives, failed
 

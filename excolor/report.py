@@ -18,10 +18,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import optuna  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
+from excolor.metric_names import FAILED_SEEDS, REPORT_METRICS  # noqa: E402
 from excolor.space import short_name  # noqa: E402
 from excolor.study import Attr  # noqa: E402
 
-METRIC_COLUMNS = ("red_mse", "collateral_mse", "selectivity", "recon_mse", "failed_seeds")
+METRIC_COLUMNS = (*REPORT_METRICS, FAILED_SEEDS)
 
 
 def _cell(value: object) -> str:

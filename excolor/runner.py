@@ -22,12 +22,11 @@ from omegaconf import DictConfig, OmegaConf
 from excolor import console, outputs, plots, status
 from excolor.config import ExcolorConfig, check_config
 from excolor.experiment import TrialResult, build_regularizers, build_schedule, run_trials
+from excolor.metric_names import SEED_METRICS
 from excolor.schedule import Dopesheet
 from excolor.surgery import apply_ablation
 from excolor.tracking import build_logger, finish_logger, replay_history, sweep_identity
 
-SEED_METRICS = ("red_mse", "collateral_mse", "selectivity", "similarity_r2", "median_mse")
-"""Per-seed values a trial reports to its sweep (as `seeds_<metric>` lists)."""
 
 
 @dataclass

@@ -119,3 +119,14 @@ def test_plots_write_pngs(tmp_path: Path) -> None:
     for path in paths:
         assert path.exists() and path.stat().st_size > 0
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_registry_names_exactly_what_evaluate_produces() -> None:
+    """excolor/metric_names.py is the one list: evaluate produces every registered metric and no unregistered one."""
+    from excolor.metric_names import SCALAR_METRICS, is_named, is_objective, kept_on_trial, named_after
+
+    (report,) = evaluate(identity(), blacks_out_red(), SMALL)
+    assert sorted(k for k in report.metrics if not is_named(k)) == sorted(SCALAR_METRICS)
+    assert {named_after(name) for name in NAMED_COLORS} <= set(report.metrics)
+    assert all(is_objective(named_after(name)) for name in NAMED_COLORS) and not is_objective("named_red_before")
+    assert kept_on_trial(named_after("red")) and not kept_on_trial(named_after("cyan"))
