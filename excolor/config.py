@@ -80,6 +80,7 @@ class SweepConfig:
     """Search space of `-m sweep=NAME`: every selected regularizer's weight, log-uniform."""
 
     name: str = "sweep"
+    storage: str = "sqlite:///multirun/optuna.db"  # the study's Optuna storage (hydra.sweeper.storage reads it)
     weight_range: Optional[list[float]] = None
     ranges: dict[str, list[float]] = field(default_factory=dict)
     total_trials: Optional[int] = None  # run until the study has this many complete trials (resume-safe)

@@ -50,6 +50,20 @@ def group_override_problem(argv: list[str]) -> str | None:
     return None
 
 
+NOT_A_RUN = ("-m", "--multirun", "-c", "--cfg", "-i", "--info", "-h", "--help", "--hydra-help", "-sc",
+             "--shell-completion")
+"""Hydra flags that already choose what to do (sweep, print, help) instead of running once."""
+
+
+def with_multirun(argv: list[str]) -> list[str]:
+    """A sweep preset (sweep=NAME) runs its sweep with or without -m: Hydra picks run or multirun before
+    composing, so a config group cannot choose it (`hydra.mode` there is refused); the command line can."""
+    sweep = any(arg.lstrip("+").partition("=")[0] == "sweep" and arg.partition("=")[2] not in ("", "null")
+                for arg in argv)
+    chosen = any(arg.split("=", 1)[0] in NOT_A_RUN for arg in argv)
+    return ["-m", *argv] if sweep and not chosen else argv
+
+
 @hydra.main(config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> Any:
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
@@ -72,6 +86,7 @@ def cli() -> Any:
         if flag in sys.argv[:-1]:
             at = sys.argv.index(flag) + 1
             sys.argv[at] = str(Path(sys.argv[at]).resolve())
+    sys.argv[1:] = with_multirun(sys.argv[1:])
     problem = group_override_problem(sys.argv[1:]) or command_line_problem(sys.argv[1:])
     if problem:
         print(f"excolor: configuration error: {problem}", file=sys.stderr)

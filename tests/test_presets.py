@@ -63,3 +63,25 @@ def test_tuned_preset_keeps_ex2_9_1_and_changes_weights():
     assert set(tuned.regularizers) == set(preset.regularizers) and tuned.data == preset.data
     assert tuned.regularizers["anti_subspace"]["weight"] == pytest.approx(59.57)
     assert tuned.schedule.lr_scale < 1 and tuned.labels.concepts["red"].scale > 0.08
+
+
+def test_local_config_sets_machine_settings(tmp_path):
+    """An optional `local/default.yaml` (git-ignored in the package, or in a dir given by -cd) sets this
+    machine's storage and output dirs for every run; without one the defaults stand."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from excolor.config import CONF_DIR, SweepConfig, register_schema
+
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "default.yaml").write_text(
+        "# @package _global_\nsweep: {storage: 'sqlite:////data/optuna.db'}\nhydra: {run: {dir: /data/out}}\n")
+    assert compose_config([]).sweep.storage == SweepConfig.storage
+    register_schema()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        cfg = compose("config", overrides=[f"hydra.searchpath=[file://{tmp_path}]", "sweep=pareto"],
+                      return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    assert cfg.sweep.storage == "sqlite:////data/optuna.db" == cfg.hydra.sweeper.storage
+    assert cfg.hydra.run.dir == "/data/out"
