@@ -202,16 +202,18 @@ def fit(members: ConceptDeletionModule, data: ColorDataModule, trainer_kwargs: d
 
 
 def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,
-               sheets: list[Dopesheet] | None = None) -> list[TrialResult]:
+               sheets: list[Dopesheet] | None = None,
+               regularizers: dict[str, Regularizer] | None = None) -> list[TrialResult]:
     """Train every (trial, seed) as one stacked model, ablate, evaluate, and score each trial.
 
-    `sheets`: the trials' dopesheets when the caller has built them already (built here otherwise).
+    `sheets`, `regularizers`: the trials' dopesheets and the first trial's regularizers when the caller
+    has built them already, checking its input (built here otherwise).
     """
     started = time.perf_counter()
     sheets = sheets or [build_schedule(c) for c in configs]
     check_stackable(configs, sheets)
     check_memory(configs, sheets)
-    regularizers = build_regularizers(configs[0])
+    regularizers = regularizers or build_regularizers(configs[0])
     plan = [(c, s, trial_seeds(c)) for c, s in zip(configs, sheets)]
     seeds = [seed for _, _, trial in plan for seed in trial]
     max_steps = configs[0].trainer.get("max_steps")
