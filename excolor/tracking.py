@@ -14,6 +14,7 @@ from typing import Any
 from hydra.types import RunMode
 
 from excolor.targets import build
+from excolor.validation import split_override
 
 log = logging.getLogger(__name__)
 LOGGER_TARGETS = ["lightning.pytorch.loggers.*"]
@@ -40,10 +41,10 @@ def sweep_identity(hydra_cfg: Any, config: Any) -> dict[str, Any] | None:
     """For a trial of an excolor sweep: its study (W&B group), Optuna trial number and sampled values."""
     if hydra_cfg.mode != RunMode.MULTIRUN or config.trial.number is None:
         return None
-    overrides = [o.split("=", 1) for o in hydra_cfg.overrides.task if "=" in o]
+    overrides = [split_override(o) for o in hydra_cfg.overrides.task]
     return {"study": str(config.trial.study), "number": int(config.trial.number),
-            "params": {key.lstrip("+~"): _number(value) for key, value in overrides
-                       if key.lstrip("+~") not in IDENTITY_KEYS}}
+            "params": {key: _number(value) for key, value in overrides
+                       if value is not None and key not in IDENTITY_KEYS}}
 
 
 def build_logger(resolved: dict[str, Any], trial: dict[str, Any] | None = None) -> Any:

@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from excolor.config import CONF_DIR, ConfigError, group_options, register_schema
 from excolor import status
 from excolor.runner import TrialOutcome, prepare_trial, run_prepared
-from excolor.validation import command_line_problem
+from excolor.validation import command_line_problem, split_override
 
 register_schema()
 
@@ -36,8 +36,8 @@ def group_override_problem(argv: list[str]) -> str | None:
     """Hydra names a missing option of a list-valued group (regularizers=[a,b]) without the choices, and
     answers `+experiment=X` with a conflict: catch both first and say what to write."""
     for arg in argv:
-        group, sep, value = arg.lstrip("+~").partition("=")
-        if not sep or group.startswith("hydra/") or not (CONF_DIR / group).is_dir() or "(" in value:
+        group, value = split_override(arg)
+        if value is None or group.startswith("hydra/") or not (CONF_DIR / group).is_dir() or "(" in value:
             continue  # not one of our groups (Hydra's own plugins list theirs), or sweep syntax
         if arg.startswith("+") and not arg.startswith("++"):
             return (f"{arg}: `{group}` is already in the config's defaults list (excolor/conf/config.yaml), "
@@ -58,7 +58,7 @@ NOT_A_RUN = ("-m", "--multirun", "-c", "--cfg", "-i", "--info", "-h", "--help", 
 def with_multirun(argv: list[str]) -> list[str]:
     """A sweep preset (sweep=NAME) runs its sweep with or without -m: Hydra picks run or multirun before
     composing, so a config group cannot choose it (`hydra.mode` there is refused); the command line can."""
-    sweep = any(arg.lstrip("+").partition("=")[0] == "sweep" and arg.partition("=")[2] not in ("", "null")
+    sweep = any(split_override(arg)[0] == "sweep" and split_override(arg)[1] not in (None, "", "null")
                 for arg in argv)
     chosen = any(arg.split("=", 1)[0] in NOT_A_RUN for arg in argv)
     return ["-m", *argv] if sweep and not chosen else argv
