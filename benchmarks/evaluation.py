@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=None, help="eval.chunk_size (default: the config's)")
     parser.add_argument("--experiment", default="ex2_9_1")
     args = parser.parse_args()
-    overrides = [f"+experiment={args.experiment}"]
+    overrides = [f"experiment={args.experiment}"]
     if args.chunk_size is not None:
         overrides.append(f"eval.chunk_size={args.chunk_size}")
     config = compose_config(overrides)

@@ -19,6 +19,7 @@ import torch
 
 from excolor import experiment
 from excolor.config import compose_config
+from excolor.space import weight_key
 
 TIMES: dict[str, float] = {}
 
@@ -73,8 +74,8 @@ def eval_flops(config: Any) -> int:
 
 def measure(experiment_name: str, trials: int, seeds: int, steps: int) -> tuple[Any, int, float, float]:
     seed_list = f"trial.seeds=[{','.join(str(s) for s in range(seeds))}]" if seeds > 1 else "seed=0"
-    configs = [compose_config([f"+experiment={experiment_name}", seed_list, "outputs.quiet=true", "logger=none",
-                               f"schedule.n_steps={steps}", f"regularizers.anchor.weight={1 + 0.1 * t}"])
+    configs = [compose_config([f"experiment={experiment_name}", seed_list, "outputs.quiet=true", "logger=none",
+                               f"schedule.n_steps={steps}", f"{weight_key('anchor')}={1 + 0.1 * t}"])
                for t in range(trials)]
     TIMES.clear()
     experiment.run_trials(configs)

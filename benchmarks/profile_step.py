@@ -28,6 +28,7 @@ import torch  # noqa: E402
 
 from excolor import data, experiment, model, module, optim, regularizers  # noqa: E402
 from excolor.config import compose_config  # noqa: E402
+from excolor.space import weight_key  # noqa: E402
 
 SECONDS: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
@@ -92,12 +93,12 @@ def instrument() -> None:
 def configs(args: argparse.Namespace) -> list[Any]:
     """One config per trial; stacked trials get random weight multipliers (seeded), as in a sweep."""
     seeds = f"trial.seeds=[{','.join(str(s) for s in range(args.seeds))}]" if args.seeds > 1 else "seed=0"
-    base = [f"+experiment={args.experiment}", seeds, "outputs.quiet=true", *args.override]
+    base = [f"experiment={args.experiment}", seeds, "outputs.quiet=true", *args.override]
     if args.trials == 1:
         return [compose_config(base)]
     rng = random.Random(0)
     names = ["separate", "anchor", "anti_subspace", "anti_anchor"] if args.experiment == "ex2_9_1" else ["separate", "anchor"]
-    return [compose_config(base + [f"regularizers.{n}.weight={10 ** rng.uniform(-1, 1):.4g}" for n in names])
+    return [compose_config(base + [f"{weight_key(n)}={10 ** rng.uniform(-1, 1):.4g}" for n in names])
             for _ in range(args.trials)]
 
 

@@ -20,7 +20,7 @@ def main() -> None:
     args = parser.parse_args()
     walls = []
     for seed in args.seeds:
-        config = compose_config([f"+experiment={args.experiment}", f"seed={seed}", "outputs.quiet=true"])
+        config = compose_config([f"experiment={args.experiment}", f"seed={seed}", "outputs.quiet=true"])
         started = time.perf_counter()
         [result] = run_trials([config])
         walls.append(time.perf_counter() - started)

@@ -3,9 +3,9 @@
     python benchmarks/sweep_quality.py --trials 40 --seeds-per-trial 3 --batch 10 \
         --sampler-seeds 0,1,2 --samplers batch_tpe,random,batch_nsgaii [--steps N]
 
-Each sweep is the real CLI (`python -m excolor.train -m +experiment=ex2_9_1 sweep=pareto_wide
+Each sweep is the real CLI (`python -m excolor.train -m experiment=ex2_9_1 sweep=pareto_wide
 hydra/launcher=batched ...`) in a child process with its own SQLite study, read back with public
-Optuna APIs. The preset (`+experiment=ex2_9_1`, no sweep) is run once on the same seeds. Per sampler,
+Optuna APIs. The preset (`experiment=ex2_9_1`, no sweep) is run once on the same seeds. Per sampler,
 median [min-max] over sampler seeds of:
 - hv: hypervolume of the Pareto front in (log10 collateral_mse, red_mse) against REFERENCE;
 - best_coll: the least collateral_mse among trials with red_mse >= the preset's;
@@ -113,7 +113,7 @@ def run(cmd: list[str], log: Path) -> float:
 
 def common(args: argparse.Namespace) -> list[str]:
     seeds = ",".join(map(str, range(args.seeds_per_trial)))
-    return [f"+experiment={EXPERIMENT}", f"trial.seeds=[{seeds}]", "logger=none"] + (
+    return [f"experiment={EXPERIMENT}", f"trial.seeds=[{seeds}]", "logger=none"] + (
         [f"schedule.n_steps={args.steps}"] if args.steps else [])
 
 
@@ -185,7 +185,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     args = parser.parse_args()
 
-    default, startup = sampler_choice([f"+experiment={EXPERIMENT}", f"sweep={SWEEP}",
+    default, startup = sampler_choice([f"experiment={EXPERIMENT}", f"sweep={SWEEP}",
                                        f"hydra.sweeper.n_jobs={args.batch}"])
     samplers = args.samplers.split(",") if args.samplers else [default, "random", "batch_nsgaii"]
     if "random" not in samplers:

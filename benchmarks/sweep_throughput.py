@@ -17,15 +17,17 @@ import subprocess
 import sys
 import time
 
+from excolor.space import weight_key
+
 
 
 def trial_overrides(experiment: str, trials: int, seeds: int, steps: int | None) -> list[list[str]]:
     rng = random.Random(0)
     names = {"ex2_9_1": ["separate", "anchor", "anti_subspace", "anti_anchor"]}.get(
         experiment, ["separate", "anchor"])
-    base = [f"+experiment={experiment}", f"trial.seeds=[{','.join(map(str, range(seeds)))}]",
+    base = [f"experiment={experiment}", f"trial.seeds=[{','.join(map(str, range(seeds)))}]",
             "outputs.quiet=true", "eval.hsv_cube=[60,12,12]"] + ([f"schedule.n_steps={steps}"] if steps else [])
-    return [base + [f"regularizers.{n}.weight={10 ** rng.uniform(-1, 1):.4g}" for n in names]
+    return [base + [f"{weight_key(n)}={10 ** rng.uniform(-1, 1):.4g}" for n in names]
             for _ in range(trials)]
 
 

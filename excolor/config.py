@@ -17,9 +17,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from excolor.data import DataConfig, check_data
 from excolor.labels import LabelsConfig, check_labels
-from excolor.metrics import SCALAR_METRICS, EvalSettings, check_settings
+from excolor.metric_names import SCALAR_METRICS, is_objective, named_after
+from excolor.metrics import EvalSettings, check_settings
 from excolor.model import ModelConfig
-from excolor.regularizers import SCHEMAS
+from excolor.regularizers import SCHEMAS, register_schemas
 from excolor.resources import ResourceError, check_fits, evaluation_needs, model_need
 from excolor.schedule import ScheduleConfig
 from excolor.surgery import AblationConfig, check_dims
@@ -57,10 +58,10 @@ class Aggregate(Enum):
 class TrialConfig:
     """Seeds scored per trial (null: just `seed`) and how their metrics become objectives."""
 
-    seeds: Optional[list[int]] = None
+    seeds: Optional[list[int]] = None  # null: train `seed` only; a list scores the trial over every seed
     aggregate: Aggregate = Aggregate.median
-    fail_threshold: float = 0.02
-    require_no_failed_seeds: bool = False
+    fail_threshold: float = 0.02  # a seed fails when collateral_mse (or intact recon_mse) exceeds this
+    require_no_failed_seeds: bool = False  # true: a trial with any failed seed is recorded FAILED
     study: Optional[str] = None  # set by the excolor sweeper: this trial's study ...
     number: Optional[int] = None  # ... and its Optuna trial number (names its dir and W&B run) ...
     sampled: list[str] = field(default_factory=list)  # ... and the config keys its sampler chose
@@ -68,6 +69,8 @@ class TrialConfig:
 
 @dataclass
 class OutputsConfig:
+    """What a run writes besides metrics.json; `quiet` drops the end-of-run tables (sweeps set it)."""
+
     plots: bool = True
     weights: bool = True
     quiet: bool = False
@@ -78,6 +81,7 @@ class SweepConfig:
     """Search space of `-m sweep=NAME`: every selected regularizer's weight, log-uniform."""
 
     name: str = "sweep"
+    storage: str = "sqlite:///multirun/optuna.db"  # the study's Optuna storage (hydra.sweeper.storage reads it)
     weight_range: Optional[list[float]] = None
     ranges: dict[str, list[float]] = field(default_factory=dict)
     total_trials: Optional[int] = None  # run until the study has this many complete trials (resume-safe)
@@ -105,8 +109,9 @@ class ExcolorConfig:
 
 
 def register_schema() -> None:
-    """Make `base_config` available to excolor/conf/config.yaml's defaults list."""
+    """Make `base_config` and the regularizer schemas available to the defaults lists of excolor/conf/."""
     ConfigStore.instance().store(name="base_config", node=ExcolorConfig, replace=True)
+    register_schemas()
 
 
 def compose_config(overrides: list[str]) -> "ExcolorConfig":
@@ -127,7 +132,11 @@ def compose_config(overrides: list[str]) -> "ExcolorConfig":
 
 
 def typed_regularizers(cfg: DictConfig) -> dict[str, dict[str, Any]]:
-    """Check every selected regularizer against the schema of the class it names; defaults filled in."""
+    """Every selected regularizer as a plain dict of its class's schema, its `_target_` allow-listed.
+
+    A composed config is typed already (each conf/regularizers/*.yaml names its schema, so Hydra checks
+    keys and types at composition); a run's saved config, which has no defaults list, is typed here.
+    """
     typed: dict[str, dict[str, Any]] = {}
     for name, node in cfg.regularizers.items():
         target = node.get("_target_") if isinstance(node, DictConfig) else None
@@ -136,11 +145,12 @@ def typed_regularizers(cfg: DictConfig) -> dict[str, dict[str, Any]]:
                 f"regularizers.{name}: _target_={target!r} is not a known regularizer class; "
                 f"allowed: {sorted(SCHEMAS)}"
             )
-        try:
-            merged = OmegaConf.merge(OmegaConf.structured(SCHEMAS[target]), node)
-            typed[name] = OmegaConf.to_container(merged, resolve=True)
-        except OmegaConfBaseException as error:
-            raise ConfigError(f"regularizers.{name}.{error.key or ''}: {error.msg}") from None
+        if OmegaConf.get_type(node) is not SCHEMAS[target]:
+            try:
+                node = OmegaConf.merge(OmegaConf.structured(SCHEMAS[target]), node)
+            except OmegaConfBaseException as error:
+                raise ConfigError(f"regularizers.{name}.{error.key or ''}: {error.msg}") from None
+        typed[name] = OmegaConf.to_container(node, resolve=True)
     return typed
 
 
@@ -191,8 +201,8 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
             raise ConfigError(str(error)) from None
     if not typed.objectives:
         raise ConfigError(f"objectives is empty: choose objectives=... ({', '.join(group_options('objectives'))})")
-    allowed = [*SCALAR_METRICS, "named_<colour>_after"]
+    allowed = [*SCALAR_METRICS, named_after("<colour>")]
     for metric in typed.objectives:
-        if metric not in SCALAR_METRICS and not (metric.startswith("named_") and metric.endswith("_after")):
+        if not is_objective(metric):
             raise ConfigError(f"objectives names {metric!r}, which is no metric; allowed: {', '.join(allowed)}")
     return typed

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-KEY_METRICS = ("recon_mse", "red_mse", "collateral_mse", "collateral_max", "selectivity", "similarity_r2",
-               "median_mse_before", "max_mse_before", "median_mse", "max_mse")
+from excolor.metric_names import CONSOLE_METRICS, FAILED_SEEDS, N_SEEDS
 
 
 def named_color_table(rows: list[dict[str, Any]]) -> str:
@@ -18,13 +17,13 @@ def named_color_table(rows: list[dict[str, Any]]) -> str:
 
 
 def metrics_table(metrics: dict[str, float]) -> str:
-    shown = [key for key in KEY_METRICS if key in metrics]
+    shown = [key for key in CONSOLE_METRICS if key in metrics]
     lines = []
     for key in shown:
         spread = ""
         if f"{key}_min" in metrics:
             spread = f"   (range {metrics[f'{key}_min']:.3g} .. {metrics[f'{key}_max']:.3g})"
         lines.append(f"{key:<18} {metrics[key]:.4g}{spread}")
-    if "failed_seeds" in metrics:
-        lines.append(f"{'failed_seeds':<18} {int(metrics['failed_seeds'])} of {int(metrics['n_seeds'])}")
+    if FAILED_SEEDS in metrics:
+        lines.append(f"{FAILED_SEEDS:<18} {int(metrics[FAILED_SEEDS])} of {int(metrics[N_SEEDS])}")
     return "\n".join(lines)

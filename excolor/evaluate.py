@@ -21,6 +21,7 @@ from excolor import console, outputs
 from excolor.config import CONF_DIR, ConfigError, group_options, check_config, register_schema
 from excolor.metrics import MemberReport, evaluate
 from excolor.surgery import apply_ablation
+from excolor.validation import split_override
 
 
 EVAL_OVERRIDABLE = ("ablation", "eval")
@@ -30,14 +31,14 @@ EVAL_OVERRIDABLE = ("ablation", "eval")
 def check_overrides(overrides: list[str]) -> None:
     """Refuse an override excolor-eval cannot apply, rather than ignore it."""
     for override in overrides:
-        key, sep, _ = override.partition("=")
-        top = key.lstrip("+~").split(".", 1)[0].split("/", 1)[0]
-        if not sep:
+        key, value = split_override(override)
+        top = key.split(".", 1)[0].split("/", 1)[0]
+        if value is None:
             raise ConfigError(f"{override!r} is not an override KEY=VALUE (excolor-eval RUN_DIR [ablation=...] "
                               "[eval.KEY=VALUE] [--out FILE])")
         if top not in EVAL_OVERRIDABLE:
             raise ConfigError(f"{override}: excolor-eval can change only the {' and '.join(EVAL_OVERRIDABLE)} "
-                              f"settings of a trained model; {key.lstrip('+~')} needs a new training run "
+                              f"settings of a trained model; {key} needs a new training run "
                               "(excolor-train)")
 
 

@@ -19,7 +19,8 @@ import torch
 
 from excolor.config import Aggregate, ConfigError, ExcolorConfig, group_options
 from excolor.data import ColorDataModule
-from excolor.metrics import HIGHER_IS_BETTER, MemberReport, evaluate
+from excolor.metric_names import FAILED_SEEDS, HIGHER_IS_BETTER, N_SEEDS
+from excolor.metrics import MemberReport, evaluate
 from excolor.model import ColorMLP
 from excolor.module import ConceptDeletionModule, MemberSchedules
 from excolor.regularizers import SCHEMAS, Regularizer
@@ -162,8 +163,8 @@ def summarise(config: ExcolorConfig, seeds: list[SeedResult]) -> tuple[dict[str,
         metrics[key] = aggregate(values, config.trial.aggregate, key in HIGHER_IS_BETTER)
         if len(seeds) > 1:
             metrics[f"{key}_min"], metrics[f"{key}_max"] = min(values), max(values)
-    metrics["n_seeds"] = len(seeds)
-    metrics["failed_seeds"] = failed
+    metrics[N_SEEDS] = len(seeds)
+    metrics[FAILED_SEEDS] = failed
     objectives = [metrics.get(name, math.nan) for name in config.objectives]
     return metrics, objectives, failed
 
@@ -205,16 +206,18 @@ def fit(members: ConceptDeletionModule, data: ColorDataModule, trainer_kwargs: d
 
 
 def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,
-               sheets: list[Dopesheet] | None = None) -> list[TrialResult]:
+               sheets: list[Dopesheet] | None = None,
+               regularizers: dict[str, Regularizer] | None = None) -> list[TrialResult]:
     """Train every (trial, seed) as one stacked model, ablate, evaluate, and score each trial.
 
-    `sheets`: the trials' dopesheets when the caller has built them already (built here otherwise).
+    `sheets`, `regularizers`: the trials' dopesheets and the first trial's regularizers when the caller
+    has built them already, checking its input (built here otherwise).
     """
     started = time.perf_counter()
     sheets = sheets or [build_schedule(c) for c in configs]
     check_stackable(configs, sheets)
     check_memory(configs, sheets)
-    regularizers = build_regularizers(configs[0])
+    regularizers = regularizers or build_regularizers(configs[0])
     plan = [(c, s, trial_seeds(c)) for c, s in zip(configs, sheets)]
     seeds = [seed for _, _, trial in plan for seed in trial]
     max_steps = configs[0].trainer.get("max_steps")

@@ -11,16 +11,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from excolor import metric_names
 from excolor.colors import NAMED_COLORS, hsv_grid, hsv_to_rgb, rgb_grid, rgb_to_hsv, similarity
 from excolor.resources import colours_per_chunk
 
 Reconstruct = Callable[[Tensor], Tensor]
 EPS = 1e-12
-SCALAR_METRICS = ("recon_mse", "red_mse", "collateral_mse", "collateral_max", "selectivity", "log_selectivity",
-                  "similarity_r2", "median_mse", "max_mse", "median_mse_before", "max_mse_before")
-"""Metrics an objective may name (besides named_<colour>_after)."""
-HIGHER_IS_BETTER = frozenset({"red_mse", "selectivity", "log_selectivity", "similarity_r2"})
-"""For seed aggregation (`worst`): every other metric is an error, lower is better."""
 
 
 @dataclass
@@ -148,7 +144,7 @@ def evaluate(intact: Reconstruct, ablated: Reconstruct, settings: EvalSettings) 
         del mse
 
     for i, name in enumerate(names):
-        out[f"named_{name}_after"] = named_after[:, i]
+        out[metric_names.named_after(name)] = named_after[:, i]
     concept_name = _nearest_named(_concept_rgb(settings))
     out[f"named_{concept_name}_before"] = named_before[:, names.index(concept_name)]
 

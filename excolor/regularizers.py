@@ -10,9 +10,10 @@ skips the term. Without affinities the batch loss is the mean. The step weight
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, ClassVar, Optional
 
 import torch
+from hydra.core.config_store import ConfigStore
 
 torch.set_flush_denormal(True)  # ((cos+1)/2)**100 underflows: denormals would make CPU steps ~50x slower
 from torch import Tensor
@@ -23,26 +24,73 @@ from excolor.model import LAYERS
 
 @dataclass
 class RegularizerConfig:
-    """Fields shared by every regularizer; subclasses add their own parameters."""
+    """Fields shared by every regularizer; subclasses add their own parameters.
+
+    These dataclasses are the one place a default is set: they are the schemas Hydra composes each
+    conf/regularizers/*.yaml onto (registered by `register_schemas`), and the classes' keyword defaults.
+    """
 
     _target_: str = ""
-    weight: float = 1.0
+    weight: float = 1.0  # multiplier of the schedule's weight track; used by the training module
     layer: str = "bottleneck"
     labels: Optional[dict[str, float]] = None
 
 
-class Regularizer:
-    """Base: layer + label affinities + the batch-weighting rule."""
+@dataclass
+class UnitarityConfig(RegularizerConfig):
+    _target_: str = "excolor.regularizers.Unitarity"
 
-    def __init__(self, k_bottleneck: int, weight: float = 1.0, layer: str = "bottleneck",
-                 labels: dict[str, float] | None = None) -> None:
-        if layer not in LAYERS:
-            raise ValueError(f"layer={layer!r} is not addressable; allowed: {list(LAYERS)}")
-        if weight < 0:
-            raise ValueError(f"weight={weight} must be >= 0")
-        self.k_bottleneck = k_bottleneck  # the per-step weight lives in the training schedule tables
-        self.layer = layer
-        self.labels = dict(labels) if labels else None
+
+@dataclass
+class AnchorConfig(RegularizerConfig):
+    _target_: str = "excolor.regularizers.Anchor"
+    axis: int = 0
+    sign: float = 1.0
+    vector: Optional[list[float]] = None  # an explicit K-vector instead of sign * one-hot(axis)
+
+
+@dataclass
+class AngularAnchorConfig(AnchorConfig):
+    _target_: str = "excolor.regularizers.AngularAnchor"
+
+
+@dataclass
+class AntiAnchorConfig(AnchorConfig):
+    _target_: str = "excolor.regularizers.AntiAnchor"
+    sign: float = -1.0
+    form: str = "hemisphere"  # hemisphere: max(cos, 0) | full: (cos + 1) / 2
+
+
+@dataclass
+class SeparateConfig(RegularizerConfig):
+    _target_: str = "excolor.regularizers.Separate"
+    power: float = 100.0
+    duplicate_cosine: float = 1.0 - 1e-6  # pairs at least this close count as one point, not a pair
+
+
+@dataclass
+class AxisAlignedSubspaceConfig(RegularizerConfig):
+    _target_: str = "excolor.regularizers.AxisAlignedSubspace"
+    dims: list[int] = field(default_factory=list)
+    invert: bool = False
+
+
+class Regularizer:
+    """Base: layer + label affinities + the batch-weighting rule.
+
+    `Regularizer(k_bottleneck, **settings)`: the settings are the fields of the class's `Config` schema,
+    whose defaults fill in what is not given (an unknown setting is a TypeError).
+    """
+
+    Config: ClassVar[type[RegularizerConfig]] = RegularizerConfig
+
+    def __init__(self, k_bottleneck: int, **settings: Any) -> None:
+        self.config = config = self.Config(**settings)
+        if config.layer not in LAYERS:
+            raise ValueError(f"layer={config.layer!r} is not addressable; allowed: {list(LAYERS)}")
+        self.k_bottleneck = k_bottleneck  # the weight multiplier lives in the training schedule tables
+        self.layer = config.layer
+        self.labels = dict(config.labels) if config.labels else None
 
     def per_sample(self, z: Tensor) -> Tensor:
         """Loss of every sample: [M,B,K] -> [M,B]."""
@@ -78,6 +126,8 @@ def _direction(k_bottleneck: int, axis: int, sign: float, vector: list[float] | 
 class Unitarity(Regularizer):
     """(|z| - 1)^2: keeps the raw encoder output near the unit sphere."""
 
+    Config = UnitarityConfig
+
     def per_sample(self, z: Tensor) -> Tensor:
         return (z.norm(dim=-1) - 1.0) ** 2
 
@@ -85,9 +135,12 @@ class Unitarity(Regularizer):
 class Anchor(Regularizer):
     """|z - a|^2: Euclidean pull towards a fixed point."""
 
-    def __init__(self, axis: int = 0, sign: float = 1.0, vector: list[float] | None = None, **base: Any) -> None:
-        super().__init__(**base)
-        self.point = _direction(self.k_bottleneck, axis, sign, vector)
+    Config = AnchorConfig
+
+    def __init__(self, k_bottleneck: int, **settings: Any) -> None:
+        super().__init__(k_bottleneck, **settings)
+        config: AnchorConfig = self.config
+        self.point = _direction(k_bottleneck, config.axis, config.sign, config.vector)
 
     def per_sample(self, z: Tensor) -> Tensor:
         return ((z - self.point) ** 2).sum(dim=-1)
@@ -96,6 +149,8 @@ class Anchor(Regularizer):
 class AngularAnchor(Anchor):
     """1 - cos(z, a): angular pull towards a fixed direction."""
 
+    Config = AngularAnchorConfig
+
     def per_sample(self, z: Tensor) -> Tensor:
         return 1.0 - F.cosine_similarity(z, self.point.expand_as(z), dim=-1)
 
@@ -103,13 +158,14 @@ class AngularAnchor(Anchor):
 class AntiAnchor(Anchor):
     """Repulsion from a direction: max(cos, 0) (hemisphere) or (cos + 1) / 2 (full)."""
 
+    Config = AntiAnchorConfig
     FORMS = ("hemisphere", "full")
 
-    def __init__(self, form: str = "hemisphere", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if form not in self.FORMS:
-            raise ValueError(f"form={form!r} is unknown; allowed: {list(self.FORMS)}")
-        self.form = form
+    def __init__(self, k_bottleneck: int, **settings: Any) -> None:
+        super().__init__(k_bottleneck, **settings)
+        self.form = self.config.form
+        if self.form not in self.FORMS:
+            raise ValueError(f"form={self.form!r} is unknown; allowed: {list(self.FORMS)}")
 
     def per_sample(self, z: Tensor) -> Tensor:
         cos = F.cosine_similarity(z, self.point.expand_as(z), dim=-1)
@@ -119,10 +175,12 @@ class AntiAnchor(Anchor):
 class Separate(Regularizer):
     """sum_j ((cos(z_i, z_j) + 1) / 2) ** power over the other samples of the batch."""
 
-    def __init__(self, power: float = 100.0, duplicate_cosine: float = 1.0 - 1e-6, **base: Any) -> None:
-        super().__init__(**base)
-        self.power = power
-        self.duplicate_cosine = duplicate_cosine
+    Config = SeparateConfig
+
+    def __init__(self, k_bottleneck: int, **settings: Any) -> None:
+        super().__init__(k_bottleneck, **settings)
+        self.power = self.config.power
+        self.duplicate_cosine = self.config.duplicate_cosine
 
     def per_sample(self, z: Tensor) -> Tensor:
         unit = F.normalize(z, dim=-1)
@@ -134,65 +192,35 @@ class Separate(Regularizer):
 class AxisAlignedSubspace(Regularizer):
     """sum of z_d^2 over the dims not kept; `invert` penalises the listed dims instead."""
 
-    def __init__(self, dims: Sequence[int] = (), invert: bool = False, **base: Any) -> None:
-        super().__init__(**base)
-        dims = list(dims)
-        bad = [d for d in dims if not 0 <= d < self.k_bottleneck]
+    Config = AxisAlignedSubspaceConfig
+
+    def __init__(self, k_bottleneck: int, **settings: Any) -> None:
+        super().__init__(k_bottleneck, **settings)
+        dims = list(self.config.dims)
+        bad = [d for d in dims if not 0 <= d < k_bottleneck]
         if bad or len(set(dims)) != len(dims):
-            raise ValueError(
-                f"dims={dims} must be distinct dims of the bottleneck (0..{self.k_bottleneck - 1})"
-            )
-        listed = torch.zeros(self.k_bottleneck, dtype=torch.bool)
+            raise ValueError(f"dims={dims} must be distinct dims of the bottleneck (0..{k_bottleneck - 1})")
+        listed = torch.zeros(k_bottleneck, dtype=torch.bool)
         listed[dims] = True
-        self.penalised = listed if invert else ~listed
+        self.penalised = listed if self.config.invert else ~listed
 
     def per_sample(self, z: Tensor) -> Tensor:
         return (z[..., self.penalised] ** 2).sum(dim=-1)
 
 
-# Schemas: one per class, so a typo or a wrong type in a regularizer's YAML fails before training.
-@dataclass
-class UnitarityConfig(RegularizerConfig):
-    _target_: str = "excolor.regularizers.Unitarity"
-
-
-@dataclass
-class AnchorConfig(RegularizerConfig):
-    _target_: str = "excolor.regularizers.Anchor"
-    axis: int = 0
-    sign: float = 1.0
-    vector: Optional[list[float]] = None
-
-
-@dataclass
-class AngularAnchorConfig(AnchorConfig):
-    _target_: str = "excolor.regularizers.AngularAnchor"
-
-
-@dataclass
-class AntiAnchorConfig(AnchorConfig):
-    _target_: str = "excolor.regularizers.AntiAnchor"
-    sign: float = -1.0
-    form: str = "hemisphere"
-
-
-@dataclass
-class SeparateConfig(RegularizerConfig):
-    _target_: str = "excolor.regularizers.Separate"
-    power: float = 100.0
-    duplicate_cosine: float = 1.0 - 1e-6
-
-
-@dataclass
-class AxisAlignedSubspaceConfig(RegularizerConfig):
-    _target_: str = "excolor.regularizers.AxisAlignedSubspace"
-    dims: list[int] = field(default_factory=list)
-    invert: bool = False
-
-
-SCHEMAS: dict[str, type[RegularizerConfig]] = {
-    schema._target_: schema
-    for schema in (UnitarityConfig, AnchorConfig, AngularAnchorConfig, AntiAnchorConfig,
-                   SeparateConfig, AxisAlignedSubspaceConfig)
-}
+CLASSES: tuple[type[Regularizer], ...] = (Unitarity, Anchor, AngularAnchor, AntiAnchor, Separate, AxisAlignedSubspace)
+SCHEMAS: dict[str, type[RegularizerConfig]] = {cls.Config._target_: cls.Config for cls in CLASSES}
 """Schema of each regularizer class, keyed by the `_target_` its YAML names."""
+
+
+def schema_name(schema: type[RegularizerConfig]) -> str:
+    """`AngularAnchorConfig` -> `angular_anchor`: its name in ConfigStore's `regularizers/schema` group."""
+    stem = schema.__name__.removesuffix("Config")
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in stem).lstrip("_")
+
+
+def register_schemas() -> None:
+    """Store every schema as `regularizers/schema/<name>`, for the YAML files' defaults lists."""
+    store = ConfigStore.instance()
+    for schema in SCHEMAS.values():
+        store.store(group="regularizers/schema", name=schema_name(schema), node=schema, replace=True)

@@ -22,13 +22,13 @@ from omegaconf import DictConfig, OmegaConf
 from excolor import console, outputs, plots, status
 from excolor.config import ExcolorConfig, check_config
 from excolor.experiment import TrialResult, build_regularizers, build_schedule, run_trials
+from excolor.metric_names import SEED_METRICS
+from excolor.regularizers import Regularizer
 from excolor.schedule import Dopesheet
 from excolor.surgery import apply_ablation
 from excolor.tracking import SweepTrial, build_logger, finish_logger, replay_history, sweep_identity
 
 log = logging.getLogger(__name__)
-SEED_METRICS = ("red_mse", "collateral_mse", "selectivity", "similarity_r2", "median_mse")
-"""Per-seed values a trial reports to its sweep (as `seeds_<metric>` lists)."""
 
 
 @dataclass
@@ -37,6 +37,7 @@ class PreparedTrial:
 
     config: ExcolorConfig
     sheet: Dopesheet
+    regularizers: dict[str, Regularizer]
     resolved: dict[str, Any]
     output_dir: Path
     sweep_trial: SweepTrial | None = None
@@ -74,10 +75,10 @@ def prepare_trial(cfg: DictConfig) -> PreparedTrial:
     """Everything that can fail on bad input, before any training (runs inside Hydra's job context)."""
     config = check_config(cfg)
     sheet = build_schedule(config)
-    build_regularizers(config)  # its errors too belong before training
+    regularizers = build_regularizers(config)  # its errors too belong before training; built once
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # plain values for loggers
     hydra_cfg = HydraConfig.get()
-    return PreparedTrial(config, sheet, resolved, Path(hydra_cfg.runtime.output_dir),
+    return PreparedTrial(config, sheet, regularizers, resolved, Path(hydra_cfg.runtime.output_dir),
                          sweep_identity(hydra_cfg, config))
 
 
@@ -165,7 +166,7 @@ def _run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Trial
     progress = live and sys.stdout.isatty() and not trials[0].config.outputs.quiet
     try:
         results = run_trials([t.config for t in trials], logger=live_logger, progress=progress,
-                             sheets=[t.sheet for t in trials])
+                             sheets=[t.sheet for t in trials], regularizers=trials[0].regularizers)
     except BaseException as error:
         finish_logger(live_logger, None, trials[0].output_dir, reason=f"{type(error).__name__}: {error}")
         raise

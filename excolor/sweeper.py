@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from excolor.config import ConfigError
+from excolor.metric_names import FAILED_SEEDS, kept_on_trial
 from excolor.preflight import check_sweep
 from excolor.runner import TrialOutcome
 from excolor.space import SearchSpace, parse_space, short_name, weight_space
@@ -70,8 +71,7 @@ def outcome_of(ret: JobReturn) -> tuple[TrialOutcome | None, str | None]:
 
 def trial_attrs(outcome: TrialOutcome) -> dict[str, Any]:
     """Everything a trial produced, as Optuna user attributes."""
-    attrs: dict[str, Any] = {key: value for key, value in outcome.metrics.items()
-                             if not key.startswith("named_") or key == "named_red_after"}
+    attrs: dict[str, Any] = {key: value for key, value in outcome.metrics.items() if kept_on_trial(key)}
     attrs[Attr.SEEDS] = outcome.seeds
     attrs.update({f"{Attr.SEED_PREFIX}{key}": values for key, values in outcome.seed_values.items()})
     if any(outcome.seed_failures):
@@ -223,7 +223,7 @@ class ExcolorSweeper(Sweeper):
         _tell(study, trial, outcome.objectives)
         shown = "  ".join(f"{k}={v:.4g}" for k, v in zip(study.metric_names or [], outcome.objectives))
         print(f"[excolor] trial {trial.number:>4} done  {_params(trial.params)}  {shown}  "
-              f"failed_seeds={outcome.metrics.get('failed_seeds', 0):.0f}  {wall:.1f}s", flush=True)
+              f"{FAILED_SEEDS}={outcome.metrics.get(FAILED_SEEDS, 0):.0f}  {wall:.1f}s", flush=True)
         return True
 
     def _progress(self, finished: int, planned: int | None, total: int | None, study: optuna.Study,

@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from excolor.config import CONF_DIR, ConfigError, group_options, register_schema
 from excolor import status
 from excolor.runner import TrialOutcome, prepare_trial, run_prepared
-from excolor.validation import command_line_problem
+from excolor.validation import command_line_problem, split_override
 
 register_schema()
 
@@ -32,19 +32,36 @@ def run(cfg: DictConfig) -> TrialOutcome:
     return outcome
 
 
-def unknown_group_options(argv: list[str]) -> str | None:
-    """Hydra names a missing option of a list-valued group (regularizers=[a,b]) without the choices:
-    catch that first and list them."""
+def group_override_problem(argv: list[str]) -> str | None:
+    """Hydra names a missing option of a list-valued group (regularizers=[a,b]) without the choices, and
+    answers `+experiment=X` with a conflict: catch both first and say what to write."""
     for arg in argv:
-        group, sep, value = arg.lstrip("+~").partition("=")
-        if not sep or group.startswith("hydra/") or not (CONF_DIR / group).is_dir() or "(" in value:
+        group, value = split_override(arg)
+        if value is None or group.startswith("hydra/") or not (CONF_DIR / group).is_dir() or "(" in value:
             continue  # not one of our groups (Hydra's own plugins list theirs), or sweep syntax
+        if arg.startswith("+") and not arg.startswith("++"):
+            return (f"{arg}: `{group}` is already in the config's defaults list (excolor/conf/config.yaml), "
+                    f"so it is chosen without the +: write {group}={value}")
         available = group_options(group)
         chosen = [v.strip() for v in value.strip("[]").split(",") if v.strip() and v.strip() != "null"]
         missing = [v for v in chosen if v not in available]
         if missing:
             return f"{group}={value}: no {group} option {', '.join(map(repr, missing))}; available: {', '.join(available)}"
     return None
+
+
+NOT_A_RUN = ("-m", "--multirun", "-c", "--cfg", "-i", "--info", "-h", "--help", "--hydra-help", "-sc",
+             "--shell-completion")
+"""Hydra flags that already choose what to do (sweep, print, help) instead of running once."""
+
+
+def with_multirun(argv: list[str]) -> list[str]:
+    """A sweep preset (sweep=NAME) runs its sweep with or without -m: Hydra picks run or multirun before
+    composing, so a config group cannot choose it (`hydra.mode` there is refused); the command line can."""
+    sweep = any(split_override(arg)[0] == "sweep" and split_override(arg)[1] not in (None, "", "null")
+                for arg in argv)
+    chosen = any(arg.split("=", 1)[0] in NOT_A_RUN for arg in argv)
+    return ["-m", *argv] if sweep and not chosen else argv
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config")
@@ -69,7 +86,8 @@ def cli() -> Any:
         if flag in sys.argv[:-1]:
             at = sys.argv.index(flag) + 1
             sys.argv[at] = str(Path(sys.argv[at]).resolve())
-    problem = unknown_group_options(sys.argv[1:]) or command_line_problem(sys.argv[1:])
+    sys.argv[1:] = with_multirun(sys.argv[1:])
+    problem = group_override_problem(sys.argv[1:]) or command_line_problem(sys.argv[1:])
     if problem:
         print(f"excolor: configuration error: {problem}", file=sys.stderr)
         sys.exit(2)

@@ -13,10 +13,11 @@ from typing import Callable, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from excolor.metric_names import FAILED_SEEDS, REPORT_METRICS
 from excolor.space import short_name
 from excolor.study import Attr, objective_names
 
-METRIC_COLUMNS = ("red_mse", "collateral_mse", "selectivity", "recon_mse", "failed_seeds")
+METRIC_COLUMNS = (*REPORT_METRICS, FAILED_SEEDS)
 """Metrics shown for every trial (after the study's own objectives)."""
 SPREAD_SUFFIXES = ("_min", "_max")
 """A trial over several seeds keeps `<metric>_min` / `<metric>_max` next to the aggregate (experiment.summarise)."""

@@ -277,12 +277,19 @@ def check_trainer(trainer: Mapping[str, Any]) -> None:
         quiet.setLevel(level)
 
 
+def split_override(arg: str) -> tuple[str, Optional[str]]:
+    """`key=value`, `+key=value`, `++key=value`, `~key` -> (key, value or None): the one place an
+    override string is taken apart (its value is left as written; Hydra's grammar parses it)."""
+    key, sep, value = arg.partition("=")
+    return key.lstrip("+~"), (value if sep else None)
+
+
 def _override(argv: list[str], key: str) -> Optional[str]:
     """The last value the command line gives `key` (also as +key / ++key), or None."""
     value = None
     for arg in argv:
-        name, sep, text = arg.partition("=")
-        if sep and name.lstrip("+") == key:
+        name, text = split_override(arg)
+        if text is not None and name == key:
             value = text.strip("'\"")
     return value
 

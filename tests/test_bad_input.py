@@ -15,6 +15,8 @@ from tests.conftest import FAST, run_cli, run_in_process
 
 SINGLE_RUN = [  # (overrides, words the message must contain)
     (["model=k9"], ["model", "k5_n2"]),                                            # unknown group option
+    (["experiment=ex9"], ["experiment=ex9", "ex2_9_1_tuned"]),                      # unknown preset
+    (["+experiment=ex2_8"], ["+experiment=ex2_8", "write experiment=ex2_8"]),       # the old `+` spelling
     (["model.depth=3"], ["depth"]),                                                # unknown key
     (["regularizers.anchor.weight=abc"], ["regularizers.anchor", "weight", "abc"]),  # wrong type
     (["model.width=wide"], ["model.width", "wide"]),                               # wrong type (schema)
@@ -44,7 +46,7 @@ SINGLE_RUN = [  # (overrides, words the message must contain)
     (["regularizers.anchor.weight=inf"], ["regularizers.anchor.weight", "not finite"]),
     (["regularizers.anchor.weight=-1"], ["regularizers.anchor.weight", ">= 0"]),
     (["regularizers.separate.power=0"], ["regularizers.separate.power", "> 0"]),
-    (["+regularizers.separate.duplicate_cosine=2"], ["regularizers.separate.duplicate_cosine", "[-1, 1]"]),
+    (["regularizers.separate.duplicate_cosine=2"], ["regularizers.separate.duplicate_cosine", "[-1, 1]"]),
     (["regularizers.anchor.sign=nan"], ["regularizers.anchor.sign", "not finite"]),
     (["regularizers.anchor.labels.red=inf"], ["regularizers.anchor.labels.red", "not finite"]),
     (["regularizers.anchor.axis=-1"], ["regularizers.anchor.axis", ">= 0"]),
@@ -231,7 +233,7 @@ def test_report_bad_input_creates_nothing(tmp_path, capfd, monkeypatch, args, wo
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing created or changed
 
 
-SWEEP = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
+SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
          "eval.rgb_grid_size=12"]
 
 

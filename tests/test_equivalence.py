@@ -18,7 +18,7 @@ KEYS = ("recon_mse", "red_mse", "collateral_mse", "median_mse", "max_mse")
 
 @pytest.mark.parametrize("steps,batch_size", [(40, 16), (120, 64), (300, 32)])
 def test_stacked_members_equal_lone_runs_exactly(steps, batch_size):
-    shape = [*COARSE, "+experiment=ex2_9_1", f"schedule.n_steps={steps}", f"data.batch_size={batch_size}"]
+    shape = [*COARSE, "experiment=ex2_9_1", f"schedule.n_steps={steps}", f"data.batch_size={batch_size}"]
     overrides = [[*shape, "regularizers.anchor.weight=0.5", "trial.seeds=[0,1]"],
                  [*shape, "regularizers.separate.weight=3.0", "regularizers.anti_anchor.weight=7", "seed=4"]]
     configs = [compose_config(o) for o in overrides]

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 from excolor import outputs
 from tests.conftest import FAST, run_cli
 
-SWEEP = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
+SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
          "hydra.sweeper.sampler.seed=0"]
 STUDY = "pareto-ex2_9_1"
 

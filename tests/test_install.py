@@ -40,7 +40,7 @@ def test_wheel_runs_a_single_run_and_a_sweep_from_an_empty_directory(tmp_path):
     assert single.returncode == 0, single.stderr[-3000:]
     assert list(work.glob("outputs/*/*/metrics.json"))
 
-    sweep = subprocess.run([env_dir / "bin" / "excolor-train", "-m", "+experiment=ex2_9_1", "sweep=pareto",
+    sweep = subprocess.run([env_dir / "bin" / "excolor-train", "-m", "experiment=ex2_9_1", "sweep=pareto",
                             "hydra.sweeper.n_trials=1", *FAST], cwd=work, env=env, capture_output=True, text=True,
                            timeout=300)
     assert sweep.returncode == 0, sweep.stdout[-2000:] + sweep.stderr[-3000:]

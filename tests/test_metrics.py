@@ -139,3 +139,12 @@ def test_metrics_do_not_depend_on_the_chunking() -> None:
     chunked = evaluate(model, model, replace(SMALL, chunk_size=7))
     for a, b in zip(whole, chunked):
         assert a.metrics == pytest.approx(b.metrics, rel=1e-5, abs=1e-9)
+def test_registry_names_exactly_what_evaluate_produces() -> None:
+    """excolor/metric_names.py is the one list: evaluate produces every registered metric and no unregistered one."""
+    from excolor.metric_names import SCALAR_METRICS, is_named, is_objective, kept_on_trial, named_after
+
+    (report,) = evaluate(identity(), blacks_out_red(), SMALL)
+    assert sorted(k for k in report.metrics if not is_named(k)) == sorted(SCALAR_METRICS)
+    assert {named_after(name) for name in NAMED_COLORS} <= set(report.metrics)
+    assert all(is_objective(named_after(name)) for name in NAMED_COLORS) and not is_objective("named_red_before")
+    assert kept_on_trial(named_after("red")) and not kept_on_trial(named_after("cyan"))

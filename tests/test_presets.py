@@ -19,7 +19,7 @@ PRESETS = {  # experiment -> (K, N, selected regularizers, data grid, steps)
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_composes_to_spec(name):
     k, n, regs, grid, steps = PRESETS[name]
-    config = compose_config([f"+experiment={name}"])
+    config = compose_config([f"experiment={name}"])
     assert (config.model.k_bottleneck, config.model.n_hidden) == (k, n)
     assert set(config.regularizers) == regs
     assert config.data.grid.value == grid
@@ -32,7 +32,7 @@ def test_preset_composes_to_spec(name):
 @pytest.mark.parametrize("name", PRESETS)
 def test_yaml_schedule_matches_reference_csv(name, shared_dir):
     csv = Dopesheet.from_csv(shared_dir / "reference" / "dopesheets" / f"ex-{name[2:].replace('_', '.')}.csv")
-    ours = build_schedule(compose_config([f"+experiment={name}"]))
+    ours = build_schedule(compose_config([f"experiment={name}"]))
     reference = csv.resolve()
     reference.pop("planar_v", None)  # matched no regularizer of Ex 2.9: left out of our preset
     mine = ours.resolve()
@@ -59,7 +59,29 @@ def test_sweep_presets_set_exactly_their_objectives(sweep, objectives):
 
 
 def test_tuned_preset_keeps_ex2_9_1_and_changes_weights():
-    tuned, preset = compose_config(["+experiment=ex2_9_1_tuned"]), compose_config(["+experiment=ex2_9_1"])
+    tuned, preset = compose_config(["experiment=ex2_9_1_tuned"]), compose_config(["experiment=ex2_9_1"])
     assert set(tuned.regularizers) == set(preset.regularizers) and tuned.data == preset.data
     assert tuned.regularizers["anti_subspace"]["weight"] == pytest.approx(59.57)
     assert tuned.schedule.lr_scale < 1 and tuned.labels.concepts["red"].scale > 0.08
+
+
+def test_local_config_sets_machine_settings(tmp_path):
+    """An optional `local/default.yaml` (git-ignored in the package, or in a dir given by -cd) sets this
+    machine's storage and output dirs for every run; without one the defaults stand."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from excolor.config import CONF_DIR, SweepConfig, register_schema
+
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "default.yaml").write_text(
+        "# @package _global_\nsweep: {storage: 'sqlite:////data/optuna.db'}\nhydra: {run: {dir: /data/out}}\n")
+    assert compose_config([]).sweep.storage == SweepConfig.storage
+    register_schema()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        cfg = compose("config", overrides=[f"hydra.searchpath=[file://{tmp_path}]", "sweep=pareto"],
+                      return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    assert cfg.sweep.storage == "sqlite:////data/optuna.db" == cfg.hydra.sweeper.storage
+    assert cfg.hydra.run.dir == "/data/out"

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from excolor.study import Attr, TRIAL_FILE, fail_abandoned_trials, open_storage, open_study, worker_id
 
 STUDY = "pareto-ex2_9_1"
-FAST_SWEEP = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
+FAST_SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
               "hydra/launcher=batched", "trial.seeds=[0]"]
 
 

@@ -60,3 +60,55 @@ def test_gradients_stay_within_member():
     batch = torch.randn(2, 8, K, requires_grad=True)
     Separate(k_bottleneck=K).batch_loss(batch, {})[0].backward()
     assert batch.grad[1].abs().sum() == 0 and math.isfinite(batch.grad[0].abs().sum().item())
+
+
+@pytest.fixture
+def anti_anchor_sign_changed(monkeypatch):
+    """AntiAnchor's schema with one default changed (sign -0.25), as an edit of that one file would."""
+    from dataclasses import field, make_dataclass
+
+    from excolor import regularizers
+    from excolor.config import register_schema
+
+    changed = make_dataclass("AntiAnchorConfig", [("sign", float, field(default=-0.25))],
+                             bases=(regularizers.AntiAnchorConfig,))
+    monkeypatch.setattr(regularizers.AntiAnchor, "Config", changed)
+    monkeypatch.setitem(regularizers.SCHEMAS, changed._target_, changed)
+    yield -0.25
+    monkeypatch.undo()
+    register_schema()  # ConfigStore holds the changed schema until the real one is stored again
+
+
+def test_a_default_is_defined_once(anti_anchor_sign_changed):
+    """The schema is the one source: composed YAML, the class's keyword default and a built instance follow it;
+    an override still wins."""
+    from excolor.config import compose_config
+    from excolor.experiment import build_regularizers
+
+    sign = anti_anchor_sign_changed
+    config = compose_config([])
+    assert config.regularizers["anti_anchor"]["sign"] == sign
+    assert build_regularizers(config)["anti_anchor"].point.tolist() == [sign, 0.0, 0.0, 0.0, 0.0]
+    assert AntiAnchor(k_bottleneck=K).point.tolist() == [sign, 0.0, 0.0]
+    overridden = compose_config(["regularizers.anti_anchor.sign=0.5"])
+    assert build_regularizers(overridden)["anti_anchor"].point.tolist() == [0.5, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_yaml_holds_only_what_differs_from_its_schema():
+    """Every conf/regularizers/*.yaml names a schema and repeats none of its defaults."""
+    from dataclasses import MISSING, fields
+
+    from omegaconf import OmegaConf
+
+    from excolor.config import CONF_DIR
+    from excolor.regularizers import SCHEMAS, schema_name
+
+    by_name = {schema_name(s): s for s in SCHEMAS.values()}
+    for path in sorted((CONF_DIR / "regularizers").glob("*.yaml")):
+        node = OmegaConf.to_container(OmegaConf.load(path))
+        [entry, self_] = node.pop("defaults")
+        assert self_ == "_self_" and entry.startswith("schema/") and entry.endswith("@_here_"), path
+        schema = by_name[entry.removeprefix("schema/").removesuffix("@_here_")]
+        defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(schema)}
+        repeated = {k: v for k, v in node.items() if defaults.get(k, object()) == v}
+        assert not repeated, (path.name, repeated)

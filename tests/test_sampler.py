@@ -30,7 +30,7 @@ def sampler_node(*overrides: str):
     register_schema()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR)):
-        cfg = compose("config", overrides=["+experiment=ex2_9_1", "sweep=pareto_wide",
+        cfg = compose("config", overrides=["experiment=ex2_9_1", "sweep=pareto_wide",
                                            f"hydra.sweeper.n_jobs={BATCH}", *overrides], return_hydra_config=True)
     GlobalHydra.instance().clear()
     return cfg.hydra.sweeper.sampler

@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from tests.conftest import REPO
 from tests.test_records import STUDY, check_records
 
-QUICK = ["+experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=60", "eval.hsv_cube=[24,8,8]",
+QUICK = ["experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=60", "eval.hsv_cube=[24,8,8]",
          "eval.rgb_grid_size=12", "trial.seeds=[0]"]
 
 

@@ -9,7 +9,7 @@ from excolor.experiment import run_trials
 from excolor.report import main as report_main
 from tests.conftest import compose_config, run_cli
 
-SWEEP = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
+SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
          "eval.rgb_grid_size=12", "hydra.sweeper.sampler.seed=0"]
 
 
@@ -71,3 +71,18 @@ def test_sweep_config_errors_fail_before_first_trial(tmp_path, override, words):
     for word in words:
         assert word in message, (word, message[-2000:])
     assert "[excolor] trial" not in message
+
+
+def test_sweep_preset_without_dash_m_runs_the_sweep(tmp_path):
+    """`excolor-train sweep=pareto` is a sweep, not one quiet training that looks like one."""
+    from excolor.train import with_multirun
+
+    assert with_multirun(["sweep=pareto", "seed=1"]) == ["-m", "sweep=pareto", "seed=1"]
+    for argv in (["-m", "sweep=pareto"], ["sweep=pareto", "--cfg", "job"], ["sweep=null"], ["seed=1"]):
+        assert with_multirun(argv) == argv
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    result = run_cli([*SWEEP[1:], "hydra.sweeper.n_trials=1", f"hydra.sweeper.storage={storage}",
+                      f"hydra.sweep.dir={tmp_path / 'multirun'}"], cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("[excolor] trial") == 1 and (tmp_path / "multirun" / "0" / "metrics.json").is_file()
+    assert len(optuna.load_study(study_name="pareto-ex2_9_1", storage=storage).trials) == 1

@@ -67,15 +67,15 @@ def test_documented_override_example(tmp_path):
 
 
 def test_same_seed_is_bit_identical():
-    config = compose_config([*FAST, "+experiment=ex2_9_1"])
+    config = compose_config([*FAST, "experiment=ex2_9_1"])
     first, second = run_trials([config]), run_trials([config])
     assert first[0].metrics == second[0].metrics
 
 
 def test_stacked_trials_equal_sequential_runs():
     """Batched members (different weights and seeds) == each trained alone, to float tolerance."""
-    overrides = [[*FAST, "+experiment=ex2_9_1", "regularizers.anchor.weight=0.5", "trial.seeds=[0,1]"],
-                 [*FAST, "+experiment=ex2_9_1", "regularizers.separate.weight=3.0", "seed=4"]]
+    overrides = [[*FAST, "experiment=ex2_9_1", "regularizers.anchor.weight=0.5", "trial.seeds=[0,1]"],
+                 [*FAST, "experiment=ex2_9_1", "regularizers.separate.weight=3.0", "seed=4"]]
     configs = [compose_config(o) for o in overrides]
     stacked = run_trials(configs)
     for config, batched in zip(configs, stacked):

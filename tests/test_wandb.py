@@ -24,7 +24,7 @@ STUDY = "pareto-ex2_9_1"
 
 def sweep(tmp_path: Path, n_trials: int) -> str:
     """A tiny batched W&B sweep over lr_scale; 1e30 makes its trial fail (non-finite loss). Its output."""
-    args = ["-m", "+experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
+    args = ["-m", "experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
             "hydra/launcher=batched", "trial.seeds=[0,1]", "logger=wandb", "schedule.n_steps=60",
             "sweep.weight_range=null", "hydra/sweeper/sampler=grid", "schedule.lr_scale=choice(1.0,0.5,1e30)",
             "hydra.sweeper.n_jobs=2", f"hydra.sweeper.n_trials={n_trials}",
