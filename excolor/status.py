@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from excolor import outputs
+from excolor.commands import NOTHING_RUN
 
 STATUS_FILE = "status.json"
 STATES = ("running", "done", "failed", "rejected", "interrupted")
@@ -97,7 +98,7 @@ def interrupted_message() -> str:
     """The one line Ctrl-C leaves on the terminal."""
     dirs = list(dict.fromkeys(_running))
     if not dirs:
-        return "excolor: interrupted before any run started; nothing was trained"
+        return NOTHING_RUN
     where = ", ".join(str(d) for d in dirs[:3]) + (f" and {len(dirs) - 3} more" if len(dirs) > 3 else "")
     return f"excolor: interrupted; the partial run is in {where} ({STATUS_FILE} says interrupted, no metrics.json)"
 

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from excolor.config import CONF_DIR, ConfigError, group_options, register_schema
 from excolor import status
+from excolor.commands import INTERRUPTED_EXIT
 from excolor.runner import TrialOutcome, prepare_trial, run_prepared
 from excolor.validation import command_line_problem, split_override
 
@@ -96,7 +97,7 @@ def cli() -> Any:
         return main()
     except KeyboardInterrupt:
         print(status.interrupted_message(), file=sys.stderr)
-        sys.exit(130)
+        sys.exit(INTERRUPTED_EXIT)
 
 
 if __name__ == "__main__":

@@ -285,3 +285,19 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_while_starting_is_one_line_not_a_traceback(tmp_path, signum):
+    """Ctrl-C (or SIGTERM) during the second or two of imports, as the console script runs them."""
+    from excolor.commands import INTERRUPTED_EXIT, NOTHING_RUN
+
+    script = "import sys; from excolor.commands import train; sys.exit(train())"
+    worker = subprocess.Popen([sys.executable, "-c", script, *FAST], cwd=tmp_path, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(0.4)  # python is up, torch/Lightning/Hydra are still importing (a signal there once got swallowed)
+    worker.send_signal(signum)
+    out, _ = worker.communicate(timeout=60)
+    assert worker.returncode == INTERRUPTED_EXIT and "Traceback" not in out, out[-2000:]
+    assert out.strip() == NOTHING_RUN
