@@ -9,10 +9,9 @@ Nothing here knows about the command line; `excolor/train.py` is only Hydra's ma
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from excolor import console, outputs, plots, status
 from excolor.config import ExcolorConfig, check_config
+from excolor.outcome import TrialOutcome
 from excolor.experiment import TrialResult, build_regularizers, build_schedule, run_trials
 from excolor.metric_names import SEED_METRICS
 from excolor.regularizers import Regularizer
@@ -41,33 +41,6 @@ class PreparedTrial:
     resolved: dict[str, Any]
     output_dir: Path
     sweep_trial: SweepTrial | None = None
-
-
-@dataclass
-class TrialOutcome:
-    """What one trial hands back to its sweeper: picklable, so every launcher can return it."""
-
-    objectives: list[float]
-    metrics: dict[str, float]
-    seeds: list[int]
-    seed_values: dict[str, list[float | None]]
-    seed_failures: list[str | None]
-    output_dir: str
-    failure: str | None = None
-    wall_s: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> bool:
-        """Failed: a reason was given, or an objective is not a finite number."""
-        return self.failure is not None or not all(math.isfinite(v) for v in self.objectives)
-
-    def reason(self) -> str | None:
-        if self.failure is not None:
-            return self.failure
-        if not all(math.isfinite(v) for v in self.objectives):
-            return f"non-finite objectives {self.objectives}"
-        return None
 
 
 @status.marks_rejection

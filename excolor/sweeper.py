@@ -6,7 +6,7 @@ max_failure_rate, params) and adds what a sweep's record needs:
   from the run's `objectives`;
 - every trial is identified by its Optuna number: its directory `<hydra.sweep.dir>/<number>`, its
   W&B run, its attributes (excolor/study.py), whichever worker runs it and however often it resumes;
-- a trial's outcome comes back from the launcher as a value (excolor.runner.TrialOutcome): metrics,
+- a trial's outcome comes back from the launcher as a value (excolor.outcome.TrialOutcome): metrics,
   per-seed values and a failure reason are kept on the trial, failed or not;
 - workers record heartbeats; a starting worker fails the trials of dead ones (`abandoned`);
 - the sweep-level summary is computed from the storage and written atomically.
@@ -32,7 +32,7 @@ from optuna.trial import TrialState
 from excolor.config import ConfigError
 from excolor.metric_names import FAILED_SEEDS, kept_on_trial
 from excolor.preflight import check_sweep
-from excolor.runner import TrialOutcome
+from excolor.outcome import TrialOutcome
 from excolor.space import SearchSpace, parse_space, short_name, weight_space
 from excolor.study import (Attr, Heartbeat, claim_directory, fail_abandoned_trials, json_safe, open_storage,
                            open_study, shown_url, worker_id, write_summary)

@@ -13,16 +13,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from hydra.types import RunMode
 from optuna.trial import TrialState
 
+from excolor.outcome import TrialOutcome
 from excolor.study import Attr, SPREAD_PREFIX, seed_spread
 from excolor.targets import build
-
-if TYPE_CHECKING:
-    from excolor.runner import TrialOutcome
 
 log = logging.getLogger(__name__)
 LOGGER_TARGETS = ["lightning.pytorch.loggers.*"]

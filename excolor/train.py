@@ -21,7 +21,8 @@ from omegaconf import DictConfig
 from excolor.config import CONF_DIR, ConfigError, group_options, register_schema
 from excolor import status
 from excolor.commands import INTERRUPTED_EXIT
-from excolor.runner import TrialOutcome, prepare_trial, run_prepared
+from excolor.outcome import TrialOutcome
+from excolor.runner import prepare_trial, run_prepared
 from excolor.validation import command_line_problem, split_override
 
 register_schema()
