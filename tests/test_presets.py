@@ -79,7 +79,7 @@ def test_local_config_sets_machine_settings(tmp_path):
     assert compose_config([]).sweep.storage == SweepConfig.storage
     register_schema()
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+    with initialize_config_dir(config_dir=str(CONF_DIR)):
         cfg = compose("config", overrides=[f"hydra.searchpath=[file://{tmp_path}]", "sweep=pareto"],
                       return_hydra_config=True)
     GlobalHydra.instance().clear()

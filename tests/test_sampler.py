@@ -12,9 +12,11 @@ import optuna
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from excolor.config import CONF_DIR, register_schema
+from excolor.sweeper import SAMPLER_TARGETS
+from excolor.targets import build
 
 BATCH = 10
 SPACE = {  # the shape of sweep=pareto_wide: four log-scaled weights, a log-scaled and a linear parameter
@@ -51,7 +53,7 @@ def point(params: dict[str, float]) -> np.ndarray:
 
 def batches(node, n_batches: int) -> list[list[dict[str, float]]]:
     """Ask n_batches batches as the sweeper does, telling each batch's synthetic values after it."""
-    study = optuna.create_study(directions=["minimize", "maximize"], sampler=instantiate(node))
+    study = optuna.create_study(directions=["minimize", "maximize"], sampler=build(OmegaConf.to_container(node, resolve=True), SAMPLER_TARGETS))
     asked = []
     for _ in range(n_batches):
         trials = [study.ask() for _ in range(BATCH)]
