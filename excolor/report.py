@@ -19,7 +19,8 @@ import optuna  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
 from excolor.space import short_name  # noqa: E402
-from excolor.study import Attr  # noqa: E402
+from excolor.heldout import heldout_columns  # noqa: E402
+from excolor.study import Attr, read_heldout  # noqa: E402
 
 METRIC_COLUMNS = ("red_mse", "collateral_mse", "selectivity", "recon_mse", "failed_seeds")
 
@@ -49,6 +50,8 @@ def trial_table(study: optuna.Study, top: int | None = None) -> str:
         rows.append(["*" if trial.number in front else "", str(trial.number),
                      *(_cell(trial.params.get(p)) for p in params),
                      *(_cell(trial.user_attrs.get(m)) for m in METRIC_COLUMNS), state])
+    extra_header, extra = heldout_columns(sorted_trials(study)[:top], read_heldout(study))  # excolor-validate's
+    header, rows = header + extra_header, [row + cells for row, cells in zip(rows, extra)]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
     return "\n".join(lines)
