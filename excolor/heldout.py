@@ -56,7 +56,7 @@ def comparison_table(trials: list[FrozenTrial], records: Mapping[int, Mapping[st
     header = ["#"]
     for short in SHOWN.values():
         header += [f"{short} sweep", f"{short} held-out"]
-    header += ["failed sweep", "failed held-out", f"held-out >= {FLAG_RATIO:g}x sweep collateral"]
+    header += ["failed sweep", "failed held-out", f"collateral >= {FLAG_RATIO:g}x"]
     rows = []
     for trial in trials:
         record = records.get(trial.number, {})

@@ -34,7 +34,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from excolor.config import CONF_DIR, ConfigError, check_config, register_schema, user_config_dir
 from excolor.experiment import build_schedule, stack_key
-from excolor.heldout import SHOWN, comparison_table, failed, is_flagged, spread
+from excolor.heldout import FLAG_RATIO, SHOWN, comparison_table, failed, is_flagged, spread
 from excolor.runner import PreparedTrial, TrialOutcome, run_prepared
 from excolor.study import Attr, open_storage, read_heldout, shown_url, store_heldout
 
@@ -122,8 +122,10 @@ def trial_config(trial: FrozenTrial, seeds: list[int]) -> DictConfig:
     return cfg
 
 
-def record_of(outcome: TrialOutcome, seeds: list[int], aggregate: str) -> dict[str, Any]:
+def record_of(outcome: TrialOutcome | str, seeds: list[int], aggregate: str) -> dict[str, Any]:
     """The held-out record stored on the study (excolor/heldout.py describes its shape)."""
+    if isinstance(outcome, str):
+        return {"seeds": seeds, "aggregate": aggregate, "metrics": {}, "failure": outcome}
     keys = [k for key in SHOWN for k in (key, f"{key}_min", f"{key}_max")] + [
         "selectivity", "recon_mse", "failed_seeds", "n_seeds"]
     return {"seeds": seeds, "aggregate": aggregate,
@@ -132,24 +134,31 @@ def record_of(outcome: TrialOutcome, seeds: list[int], aggregate: str) -> dict[s
             "validated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
-def run_heldout(trials: list[FrozenTrial], configs: list[DictConfig], out: Path) -> list[TrialOutcome]:
-    """Every trial x seed as one stacked model (one per group of stackable trials), outputs under `out`."""
-    prepared = []
-    for trial, cfg in zip(trials, configs):
-        config = check_config(cfg)
-        directory = out / str(trial.number)
-        (directory / ".hydra").mkdir(parents=True)
-        OmegaConf.save(cfg, directory / ".hydra" / "config.yaml")  # excolor-eval can re-evaluate it
-        prepared.append(PreparedTrial(config, build_schedule(config), OmegaConf.to_container(cfg, resolve=True),
-                                      directory))
+def prepare(trials: list[FrozenTrial], configs: list[DictConfig], out: Path) -> list[PreparedTrial]:
+    """Checked configs and schedules (every error before training); outputs go to `<out>/<number>`."""
+    return [PreparedTrial(config, build_schedule(config), OmegaConf.to_container(cfg, resolve=True),
+                          out / str(trial.number))
+            for trial, cfg in zip(trials, configs) for config in [check_config(cfg)]]
+
+
+def run_heldout(prepared: list[PreparedTrial], configs: list[DictConfig]) -> list[TrialOutcome | str]:
+    """Every trial x seed as one stacked model (one per group of stackable trials, as in the batched
+    launcher); an outcome per trial, or why its group's fit failed."""
+    for p, cfg in zip(prepared, configs):
+        (p.output_dir / ".hydra").mkdir(parents=True)
+        OmegaConf.save(cfg, p.output_dir / ".hydra" / "config.yaml")  # excolor-eval can re-evaluate it
     groups: dict[str, list[int]] = {}
-    for i, p in enumerate(prepared):  # trials that differ in shape train apart, as in the batched launcher
+    for i, p in enumerate(prepared):
         groups.setdefault(stack_key(p.config, p.sheet), []).append(i)
-    outcomes: list[TrialOutcome | None] = [None] * len(prepared)
+    outcomes: list[TrialOutcome | str] = [""] * len(prepared)
     for members in groups.values():
-        for i, outcome in zip(members, run_prepared([prepared[i] for i in members])):
-            outcomes[i] = outcome
-    return [o for o in outcomes if o is not None]
+        try:
+            results: list[TrialOutcome | str] = list(run_prepared([prepared[i] for i in members]))
+        except Exception as error:  # the stacked fit failed: every trial in it has no held-out values
+            results = [f"{type(error).__name__}: {error}"] * len(members)
+        for i, result in zip(members, results):
+            outcomes[i] = result
+    return outcomes
 
 
 def check_export(name: str, export_dir: Path | None) -> Path:
@@ -193,20 +202,34 @@ def compose_recipe(overrides: list[str]) -> dict[str, Any]:
     return {k: OmegaConf.to_container(cfg[k], resolve=True, enum_to_str=True) for k in RECIPE}
 
 
-def preset_text(name: str, trial: FrozenTrial, cfg: DictConfig, study: optuna.Study, url: str,
-                record: dict[str, Any]) -> str:
-    """The preset: the sweep's experiment plus every recipe value the trial changed; provenance on top."""
-    base = str((OmegaConf.load(Path(str(trial.user_attrs[Attr.OUTPUT_DIR])) / ".hydra" / "hydra.yaml")
-                .hydra.runtime.choices.get("experiment") or ""))
-    trial_recipe = {k: OmegaConf.to_container(cfg[k], resolve=True, enum_to_str=True) for k in RECIPE}
-    base_recipe = compose_recipe([f"+experiment={base}"] if base else [])
+def preset_body(name: str, trial: FrozenTrial, cfg: DictConfig) -> dict[str, Any]:
+    """The preset: the sweep's experiment plus every recipe value the trial changed. Checked: composing
+    it must give back the trial's recipe exactly (else ConfigError, before anything trains)."""
+    hydra_yaml = Path(str(trial.user_attrs[Attr.OUTPUT_DIR])) / ".hydra" / "hydra.yaml"
+    base = str(OmegaConf.select(OmegaConf.load(hydra_yaml), "hydra.runtime.choices.experiment", default="") or "")
+    wanted = {k: OmegaConf.to_container(cfg[k], resolve=True, enum_to_str=True) for k in RECIPE}
+    base_overrides = [f"+experiment={base}"] if base else []
     defaults: list[Any] = [base] if base else []
-    if list(trial_recipe["regularizers"]) != list(base_recipe["regularizers"]):
-        defaults.append({"override /regularizers": list(trial_recipe["regularizers"])})
-        base_recipe = compose_recipe([*([f"+experiment={base}"] if base else []),
-                                      f"regularizers=[{','.join(trial_recipe['regularizers'])}]"])
+    if list(wanted["regularizers"]) != list(compose_recipe(base_overrides)["regularizers"]):
+        defaults.append({"override /regularizers": list(wanted["regularizers"])})
+        base_overrides.append(f"regularizers=[{','.join(wanted['regularizers'])}]")
     body: dict[str, Any] = {"defaults": defaults, "name": name}
-    body.update(_leaf_diff(trial_recipe, base_recipe) or {})
+    body.update(_leaf_diff(wanted, compose_recipe(base_overrides)) or {})
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "experiment").mkdir()
+        (Path(scratch) / "experiment" / f"{name}.yaml").write_text(
+            "# @package _global_\n" + OmegaConf.to_yaml(OmegaConf.create(body)))
+        composed = compose_recipe([f"hydra.searchpath=[file://{scratch}]", f"+experiment={name}"])
+    differing = [k for k in RECIPE if composed[k] != wanted[k]]
+    if differing:
+        raise ConfigError(f"--export {name!r}: a preset on +experiment={base or '(none)'} would not reproduce "
+                          f"trial {trial.number} (sections {differing} differ); nothing written")
+    return body
+
+
+def preset_text(name: str, body: dict[str, Any], trial: FrozenTrial, study: optuna.Study, url: str,
+                record: dict[str, Any]) -> str:
+    """The preset's YAML with its provenance on top: study, trial, sweep and held-out numbers."""
     sweep, held = trial.user_attrs, record.get("metrics", {})
     lines = [
         "# @package _global_",
@@ -215,28 +238,12 @@ def preset_text(name: str, trial: FrozenTrial, cfg: DictConfig, study: optuna.St
         f"# sweep    seeds {sweep.get(Attr.SEEDS)}: " + ", ".join(f"{k} {spread(sweep, k)}" for k in SHOWN)
         + f", failed seeds {failed(sweep)}",
         f"# held-out seeds {record.get('seeds')}: " + ", ".join(f"{k} {spread(held, k)}" for k in SHOWN)
-        + f", failed seeds {failed(held)}" + ("  (FLAGGED: held-out collateral >= 2x sweep)"
-                                              if is_flagged(sweep, record) else ""),
+        + f", failed seeds {failed(held)}" + (f"  (held-out run failed: {record['failure']})"
+                                              if record.get("failure") else "")
+        + (f"  (FLAGGED: held-out collateral >= {FLAG_RATIO:g}x sweep)" if is_flagged(sweep, record) else ""),
         f"# Run: excolor-train +experiment={name} 'trial.seeds=[{','.join(map(str, record.get('seeds', [])))}]'",
     ]
     return "\n".join(lines) + "\n" + OmegaConf.to_yaml(OmegaConf.create(body))
-
-
-def export(name: str, target: Path, trial: FrozenTrial, cfg: DictConfig, study: optuna.Study, url: str,
-           record: dict[str, Any]) -> None:
-    """Write the preset after checking that composing it gives back the trial's recipe exactly."""
-    text = preset_text(name, trial, cfg, study, url, record)
-    with tempfile.TemporaryDirectory() as scratch:
-        (Path(scratch) / "experiment").mkdir()
-        (Path(scratch) / "experiment" / f"{name}.yaml").write_text(text)
-        composed = compose_recipe([f"hydra.searchpath=[file://{scratch}]", f"+experiment={name}"])
-    wanted = {k: OmegaConf.to_container(cfg[k], resolve=True, enum_to_str=True) for k in RECIPE}
-    differing = [k for k in RECIPE if composed[k] != wanted[k]]
-    if differing:
-        raise ConfigError(f"--export {name!r}: the preset would not reproduce trial {trial.number} "
-                          f"(sections {differing} differ); nothing written")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,16 +281,16 @@ def validate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--export writes one trial, but {len(trials)} are chosen "
                           f"({[t.number for t in trials]}); choose it with --trials N")
     configs = [trial_config(t, seeds) for t in trials]
-    for cfg in configs:
-        check_config(cfg)  # every error before training
+    body = preset_body(args.export, trials[0], configs[0]) if target is not None else None
     stored = read_heldout(study)
     to_run = [i for i, t in enumerate(trials) if args.rerun or stored.get(t.number, {}).get("seeds") != seeds]
+    out = (args.out or Path("multirun") / f"validate-{study.study_name}") / \
+        datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    prepared = prepare([trials[i] for i in to_run], [configs[i] for i in to_run], out)
     if to_run:
-        out = (args.out or Path("multirun") / f"validate-{study.study_name}") / \
-            datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         print(f"[excolor-validate] trials {[trials[i].number for i in to_run]} x seeds {seeds}: one batched run "
               f"into {out}", flush=True)
-        outcomes = run_heldout([trials[i] for i in to_run], [configs[i] for i in to_run], out)
+        outcomes = run_heldout(prepared, [configs[i] for i in to_run])
         for i, outcome in zip(to_run, outcomes):
             stored[trials[i].number] = record_of(outcome, seeds, str(configs[i].trial.aggregate))
             store_heldout(study, trials[i].number, stored[trials[i].number])
@@ -296,9 +303,10 @@ def validate(args: argparse.Namespace) -> int:
     print(comparison_table(trials, stored))
     flagged = [t.number for t in trials if is_flagged(t.user_attrs, stored[t.number])]
     if flagged:
-        print(f"flagged (held-out collateral_mse >= 2x the sweep's, or the held-out run failed): {flagged}")
-    if target is not None:
-        export(args.export, target, trials[0], configs[0], study, args.storage, stored[trials[0].number])
+        print(f"flagged (held-out collateral_mse >= {FLAG_RATIO:g}x the sweep's, or the held-out run failed): {flagged}")
+    if target is not None and body is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(preset_text(args.export, body, trials[0], study, args.storage, stored[trials[0].number]))
         searched = target.parent.resolve() in ((CONF_DIR / "experiment").resolve(),
                                                (user_config_dir() / "experiment").resolve())
         print(f"wrote {target}\nrun it: excolor-train +experiment={args.export}" + (
