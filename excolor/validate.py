@@ -102,11 +102,17 @@ def trial_config(trial: FrozenTrial, seeds: list[int]) -> DictConfig:
     if not saved.is_file():
         raise ConfigError(f"trial {trial.number}: its config {saved} is not there (the trial's output_dir "
                           "attribute names its directory; run excolor-validate where the sweep's files are)")
-    cfg = OmegaConf.load(saved)
-    assert isinstance(cfg, DictConfig)
+    try:
+        cfg = OmegaConf.load(saved)
+    except Exception as error:  # yaml's and OmegaConf's parse errors
+        raise ConfigError(f"trial {trial.number}: {saved} cannot be read ({type(error).__name__}); "
+                          "it is not the config file Hydra wrote") from None
+    if not isinstance(cfg, DictConfig):
+        raise ConfigError(f"trial {trial.number}: {saved} is not a mapping of config keys")
     for key, value in trial.params.items():
         recorded = OmegaConf.select(cfg, key)
-        if not isinstance(recorded, (int, float)) or not math.isclose(recorded, value, rel_tol=1e-9):
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (recorded, value))
+        if not (math.isclose(recorded, value, rel_tol=1e-9) if numbers else recorded == value):
             raise ConfigError(f"trial {trial.number}: {saved} has {key}={recorded}, the study {value}; the "
                               "directory belongs to another run, so the trial cannot be rebuilt truthfully")
     swept = set(trial.user_attrs.get(Attr.SEEDS) or [])

@@ -89,3 +89,19 @@ def test_bad_input_is_one_paragraph_before_training(swept, tmp_path, capsys, mon
         assert word in captured.err, (word, captured.err)
     assert "Traceback" not in captured.err and captured.err.count("\n") == 1
     assert not (tmp_path / "v").exists() and not (tmp_path / "user_conf").exists()
+
+
+def test_a_trial_whose_directory_config_disagrees_with_the_study_is_refused(swept, tmp_path, capsys):
+    root, storage = swept
+    saved = root / "multirun" / "0" / ".hydra" / "config.yaml"
+    original = saved.read_text()
+    weight = optuna.load_study(study_name=STUDY, storage=storage).trials[0].params["regularizers.anchor.weight"]
+    try:
+        saved.write_text(original.replace(repr(weight), repr(weight * 2)))
+        assert validate_main(["--storage", storage, "--study", STUDY, "--trials", "0", "--seeds", "20",
+                              "--out", str(tmp_path / "v")]) == 2
+    finally:
+        saved.write_text(original)
+    err = capsys.readouterr().err
+    assert "trial 0" in err and "regularizers.anchor.weight" in err and "another run" in err
+    assert not (tmp_path / "v").exists()
