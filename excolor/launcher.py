@@ -4,10 +4,16 @@ Each job goes through Hydra's own `run_job` to be *prepared* (config checked, ou
 .hydra/ files written, exactly as the basic launcher does); then every prepared trial, with all its
 seeds, is trained in one stacked pass and written to its own output dir. A job whose config is bad
 fails alone; the rest of the batch still trains. The sweep command stays the same for the user.
+
+`processes` (null: the CPUs this process may use) splits each stack group into that many sub-stacks of
+whole trials, trained side by side in worker processes (excolor/pool.py) kept for the whole sweep; a
+member trains bit-identically in any sub-stack, so the split changes wall time, not results.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
 from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
@@ -15,17 +21,32 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
+from excolor import status
 from excolor.experiment import stack_key
-from excolor.runner import PreparedTrial, prepare_trial, run_prepared
+from excolor.pool import TrainingPool, available_cpus, results, split
+from excolor.runner import PreparedTrial, Trained, prepare_trial, run_prepared
 
 
 class BatchedLauncher(Launcher):
-    def __init__(self) -> None:
+    def __init__(self, processes: int | None = None) -> None:
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
+        self.processes = processes  # checked by the sweeper's preflight (excolor/preflight.py)
+        self.pool: TrainingPool | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config, self.hydra_context = config, hydra_context
+        workers = self._workers()
+        if workers is not None and workers > 1:  # start the pool now: its imports overlap the sweep's set-up
+            self.pool = TrainingPool(workers)
+            self.pool.start()
+
+    def _workers(self) -> int | None:
+        """How many sub-stacks a stack group is split into; None for a value the preflight rejects."""
+        if self.processes is None:
+            return available_cpus()
+        valid = isinstance(self.processes, int) and not isinstance(self.processes, bool) and self.processes >= 1
+        return self.processes if valid else None
 
     def _prepare(self, overrides: Sequence[str], job_idx: int) -> JobReturn:
         assert self.config is not None and self.hydra_context is not None
@@ -46,14 +67,54 @@ class BatchedLauncher(Launcher):
         for ret in ready:  # trials that differ in shape (model, data, regularizer set) train apart
             prepared: PreparedTrial = ret.return_value
             groups.setdefault(stack_key(prepared.config, prepared.sheet), []).append(ret)
-        for group in groups.values():
-            trials = [r.return_value for r in group]
-            try:
-                outcomes: list[object] = list(run_prepared(trials))
-            except Exception as error:  # the whole stacked fit failed: every trial in it failed
-                outcomes = [error] * len(group)
-            for ret, outcome in zip(group, outcomes):
-                ret.return_value = outcome  # a TrialOutcome, or the exception (JobReturn re-raises it)
-                if isinstance(outcome, BaseException):
-                    ret.status = JobStatus.FAILED
+        workers = self._workers() or 1
+        stacks = [stack for group in groups.values() for stack in split(group, workers)]
+        if workers == 1 or len(stacks) == 1:
+            for stack in stacks:
+                self._finish(stack, None)
+        else:
+            self._train_in_workers(stacks, workers)
         return returns
+
+    def _train_in_workers(self, stacks: list[list[JobReturn]], workers: int) -> None:
+        """Every sub-stack goes to the pool at once; results are written in order as they arrive."""
+        if self.pool is None:
+            self.pool = TrainingPool(workers)
+        futures: list[Future] = []
+        for stack in stacks:
+            trials: list[PreparedTrial] = [r.return_value for r in stack]
+            for trial in trials:
+                status.mark(trial.output_dir, "running")
+            futures.append(self.pool.submit(trials))
+        print(f"[excolor] batch of {sum(map(len, stacks))} trials: {len(stacks)} sub-stacks on {workers} "
+              "worker processes", flush=True)
+        finished = 0
+        try:
+            for stack, future in zip(stacks, futures):
+                self._finish(stack, lambda future=future: results(future))
+                finished += 1
+        except BaseException as error:  # Ctrl-C / SIGTERM: no worker outlives the launcher
+            self._stop_pool()
+            if isinstance(error, KeyboardInterrupt):  # the stack being received is marked by run_prepared
+                status.mark_interrupted([r.return_value.output_dir for stack in stacks[finished + 1:] for r in stack])
+            raise
+        if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):  # a worker died (e.g. OOM-killed)
+            self._stop_pool()  # its trials failed with that reason; the next batch gets fresh workers
+
+    def _stop_pool(self) -> None:
+        if self.pool is not None:
+            self.pool.stop()
+            self.pool = None
+
+    @staticmethod
+    def _finish(stack: list[JobReturn], trained: Trained | None) -> None:
+        """Train (or receive) one stack's results, write its outputs; each job returns its outcome."""
+        trials = [r.return_value for r in stack]
+        try:
+            outcomes: list[object] = list(run_prepared(trials, trained=trained))
+        except Exception as error:  # the whole stacked fit failed: every trial in it failed
+            outcomes = [error] * len(stack)
+        for ret, outcome in zip(stack, outcomes):
+            ret.return_value = outcome  # a TrialOutcome, or the exception (JobReturn re-raises it)
+            if isinstance(outcome, BaseException):
+                ret.status = JobStatus.FAILED
