@@ -19,7 +19,7 @@ from typing import Sequence
 from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from excolor import status
 from excolor.experiment import stack_key
@@ -36,9 +36,9 @@ class BatchedLauncher(Launcher):
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config, self.hydra_context = config, hydra_context
-        workers = self._workers()
-        if workers is not None and workers > 1:  # start the pool now: its imports overlap the sweep's set-up
-            self.pool = TrainingPool(workers)
+        workers, n_jobs = self._workers(), OmegaConf.select(config, "hydra.sweeper.n_jobs", default=None)
+        if workers is not None and workers > 1 and isinstance(n_jobs, int) and n_jobs > 1:
+            self.pool = TrainingPool(min(workers, n_jobs))  # started now: its imports overlap the sweep's set-up
             self.pool.start()
 
     def _workers(self) -> int | None:
@@ -81,22 +81,22 @@ class BatchedLauncher(Launcher):
         if self.pool is None:
             self.pool = TrainingPool(workers)
         futures: list[Future] = []
-        for stack in stacks:
-            trials: list[PreparedTrial] = [r.return_value for r in stack]
-            for trial in trials:
-                status.mark(trial.output_dir, "running")
-            futures.append(self.pool.submit(trials))
-        print(f"[excolor] batch of {sum(map(len, stacks))} trials: {len(stacks)} sub-stacks on {workers} "
-              "worker processes", flush=True)
+        dirs = [[r.return_value.output_dir for r in stack] for stack in stacks]
         finished = 0
         try:
+            for stack, stack_dirs in zip(stacks, dirs):
+                for output_dir in stack_dirs:
+                    status.mark(output_dir, "running")
+                futures.append(self.pool.submit([r.return_value for r in stack]))
+            print(f"[excolor] batch of {sum(map(len, stacks))} trials: {len(stacks)} sub-stacks on {workers} "
+                  "worker processes", flush=True)
             for stack, future in zip(stacks, futures):
                 self._finish(stack, lambda future=future: results(future))
                 finished += 1
         except BaseException as error:  # Ctrl-C / SIGTERM: no worker outlives the launcher
             self._stop_pool()
-            if isinstance(error, KeyboardInterrupt):  # the stack being received is marked by run_prepared
-                status.mark_interrupted([r.return_value.output_dir for stack in stacks[finished + 1:] for r in stack])
+            if isinstance(error, KeyboardInterrupt):
+                status.mark_interrupted([d for stack_dirs in dirs[finished:] for d in stack_dirs])
             raise
         if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):  # a worker died (e.g. OOM-killed)
             self._stop_pool()  # its trials failed with that reason; the next batch gets fresh workers

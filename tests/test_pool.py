@@ -4,11 +4,14 @@ before training; Ctrl-C leaves no worker behind."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import optuna
@@ -93,6 +96,32 @@ def test_a_failing_sub_stack_fails_only_its_trials(tmp_path):
         record = status.read(tmp_path / name)
         assert record["state"] == "failed" and "must share" in record["reason"]
         assert not (tmp_path / name / "metrics.json").exists()
+
+
+def test_a_dead_worker_fails_the_trials_in_training_and_the_next_batch_gets_fresh_workers(tmp_path):
+    launcher = BatchedLauncher(processes=2)
+    stacks = [[prepared(tmp_path / f"long{i}", "schedule.n_steps=50000")] for i in range(2)]
+    def kill_a_worker() -> None:  # the pool's workers are this process's only children
+        while len(multiprocessing.active_children()) < 2:
+            time.sleep(0.2)
+        time.sleep(3.0)  # mid-fit: 50,000 steps take minutes
+        multiprocessing.active_children()[0].kill()
+
+    killer = threading.Thread(target=kill_a_worker, daemon=True)
+    killer.start()
+    try:
+        launcher._train_in_workers(stacks, workers=2)
+        assert launcher.pool is None  # the broken pool was let go
+        for i, [ret] in enumerate(stacks):
+            assert ret.status == JobStatus.FAILED
+            with pytest.raises(BrokenProcessPool):
+                ret.return_value
+            assert status.read(tmp_path / f"long{i}")["state"] == "failed"
+        after = [[prepared(tmp_path / f"short{i}", "schedule.n_steps=60")] for i in range(2)]
+        launcher._train_in_workers(after, workers=2)
+        assert all(ret.status == JobStatus.COMPLETED for [ret] in after)
+    finally:
+        launcher._stop_pool()
 
 
 @pytest.mark.parametrize("value", [0, -1, "x", 1.5, True])
