@@ -73,10 +73,10 @@ class BatchedLauncher(Launcher):
             for stack in stacks:
                 self._finish(stack, None)
         else:
-            self._train_in_workers(stacks, workers)
+            self.train_in_workers(stacks, workers)
         return returns
 
-    def _train_in_workers(self, stacks: list[list[JobReturn]], workers: int) -> None:
+    def train_in_workers(self, stacks: list[list[JobReturn]], workers: int) -> None:
         """Every sub-stack goes to the pool at once; results are written in order as they arrive."""
         if self.pool is None:
             self.pool = TrainingPool(workers)
@@ -94,14 +94,15 @@ class BatchedLauncher(Launcher):
                 self._finish(stack, lambda future=future: results(future))
                 finished += 1
         except BaseException as error:  # Ctrl-C / SIGTERM: no worker outlives the launcher
-            self._stop_pool()
+            self.stop_pool()
             if isinstance(error, KeyboardInterrupt):
                 status.mark_interrupted([d for stack_dirs in dirs[finished:] for d in stack_dirs])
             raise
         if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):  # a worker died (e.g. OOM-killed)
-            self._stop_pool()  # its trials failed with that reason; the next batch gets fresh workers
+            self.stop_pool()  # its trials failed with that reason; the next batch gets fresh workers
 
-    def _stop_pool(self) -> None:
+    def stop_pool(self) -> None:
+        """Kill the workers now (Ctrl-C, a dead worker); the next batch starts fresh ones."""
         if self.pool is not None:
             self.pool.stop()
             self.pool = None

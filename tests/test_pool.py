@@ -82,9 +82,9 @@ def test_a_failing_sub_stack_fails_only_its_trials(tmp_path):
     bad = [prepared(tmp_path / "bad0", "schedule.n_steps=60"), prepared(tmp_path / "bad1", "schedule.n_steps=80")]
     launcher = BatchedLauncher(processes=2)
     try:
-        launcher._train_in_workers([good, bad], workers=2)
+        launcher.train_in_workers([good, bad], workers=2)
     finally:
-        launcher._stop_pool()
+        launcher.stop_pool()
     [ok] = good
     assert ok.status == JobStatus.COMPLETED and isinstance(ok.return_value, TrialOutcome)
     assert not ok.return_value.failed and status.read(tmp_path / "good")["state"] == "done"
@@ -110,7 +110,7 @@ def test_a_dead_worker_fails_the_trials_in_training_and_the_next_batch_gets_fres
     killer = threading.Thread(target=kill_a_worker, daemon=True)
     killer.start()
     try:
-        launcher._train_in_workers(stacks, workers=2)
+        launcher.train_in_workers(stacks, workers=2)
         assert launcher.pool is None  # the broken pool was let go
         for i, [ret] in enumerate(stacks):
             assert ret.status == JobStatus.FAILED
@@ -118,10 +118,10 @@ def test_a_dead_worker_fails_the_trials_in_training_and_the_next_batch_gets_fres
                 ret.return_value
             assert status.read(tmp_path / f"long{i}")["state"] == "failed"
         after = [[prepared(tmp_path / f"short{i}", "schedule.n_steps=60")] for i in range(2)]
-        launcher._train_in_workers(after, workers=2)
+        launcher.train_in_workers(after, workers=2)
         assert all(ret.status == JobStatus.COMPLETED for [ret] in after)
     finally:
-        launcher._stop_pool()
+        launcher.stop_pool()
 
 
 @pytest.mark.parametrize("value", [0, -1, "x", 1.5, True])
