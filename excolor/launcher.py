@@ -88,8 +88,8 @@ class BatchedLauncher(Launcher):
                 for output_dir in stack_dirs:
                     status.mark(output_dir, "running")
                 futures.append(self.pool.submit([r.return_value for r in stack]))
-            print(f"[excolor] batch of {sum(map(len, stacks))} trials: {len(stacks)} sub-stacks on {workers} "
-                  "worker processes", flush=True)
+            print(f"[excolor] batch of {sum(map(len, stacks))} trials: {len(stacks)} sub-stacks on "
+                  f"{min(self.pool.processes, len(stacks))} worker processes", flush=True)
             for stack, future in zip(stacks, futures):
                 self._finish(stack, lambda future=future: results(future))
                 finished += 1

@@ -85,15 +85,14 @@ class TrainingPool:
         if self._executor is not None:
             return
         context = multiprocessing.get_context(START_METHOD)
-        if START_METHOD == "forkserver":
-            context.set_forkserver_preload(PRELOAD)
+        context.set_forkserver_preload(PRELOAD)
         self._others = set(multiprocessing.active_children())
         self._executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_init_worker)
         # Starting a worker waits for the forkserver's imports (seconds): a thread waits, not the sweep.
         threading.Thread(target=_warm, args=(self._executor, self.processes), daemon=True).start()
 
     def submit(self, trials: list) -> Future:
-        """Start training `trials` (PreparedTrial values, one stack group) in a worker; the future's
+        """Start training `trials` (PreparedTrial values, one sub-stack) in a worker; the future's
         value, through `results(future)`, is their `list[TrialResult]`."""
         self.start()
         assert self._executor is not None
