@@ -4,28 +4,49 @@ Each job goes through Hydra's own `run_job` to be *prepared* (config checked, ou
 .hydra/ files written, exactly as the basic launcher does); then every prepared trial, with all its
 seeds, is trained in one stacked pass and written to its own output dir. A job whose config is bad
 fails alone; the rest of the batch still trains. The sweep command stays the same for the user.
+
+`processes` (null: the CPUs this process may use) splits each stack group into that many sub-stacks of
+whole trials, trained side by side in worker processes (excolor/pool.py) kept for the whole sweep; a
+member trains bit-identically in any sub-stack, so the split changes wall time, not results.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence
 
 from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
+from excolor import status
 from excolor.experiment import stack_key
-from excolor.runner import PreparedTrial, prepare_trial, run_prepared
+from excolor.pool import TrainingPool, available_cpus, results, split
+from excolor.runner import PreparedTrial, Trained, prepare_trial, run_prepared
 
 
 class BatchedLauncher(Launcher):
-    def __init__(self) -> None:
+    def __init__(self, processes: int | None = None) -> None:
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
+        self.processes = processes  # checked by the sweeper's preflight (excolor/preflight.py)
+        self.pool: TrainingPool | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config, self.hydra_context = config, hydra_context
+        workers, n_jobs = self._workers(), OmegaConf.select(config, "hydra.sweeper.n_jobs", default=None)
+        if workers is not None and workers > 1 and isinstance(n_jobs, int) and n_jobs > 1:
+            self.pool = TrainingPool(min(workers, n_jobs))  # started now: its imports overlap the sweep's set-up
+            self.pool.start()
+
+    def _workers(self) -> int | None:
+        """How many sub-stacks a stack group is split into; None for a value the preflight rejects."""
+        if self.processes is None:
+            return available_cpus()
+        valid = isinstance(self.processes, int) and not isinstance(self.processes, bool) and self.processes >= 1
+        return self.processes if valid else None
 
     def _prepare(self, overrides: Sequence[str], job_idx: int) -> JobReturn:
         assert self.config is not None and self.hydra_context is not None
@@ -46,14 +67,55 @@ class BatchedLauncher(Launcher):
         for ret in ready:  # trials that differ in shape (model, data, regularizer set) train apart
             prepared: PreparedTrial = ret.return_value
             groups.setdefault(stack_key(prepared.config, prepared.sheet), []).append(ret)
-        for group in groups.values():
-            trials = [r.return_value for r in group]
-            try:
-                outcomes: list[object] = list(run_prepared(trials))
-            except Exception as error:  # the whole stacked fit failed: every trial in it failed
-                outcomes = [error] * len(group)
-            for ret, outcome in zip(group, outcomes):
-                ret.return_value = outcome  # a TrialOutcome, or the exception (JobReturn re-raises it)
-                if isinstance(outcome, BaseException):
-                    ret.status = JobStatus.FAILED
+        workers = self._workers() or 1
+        stacks = [stack for group in groups.values() for stack in split(group, workers)]
+        if workers == 1 or len(stacks) == 1:
+            for stack in stacks:
+                self._finish(stack, None)
+        else:
+            self.train_in_workers(stacks, workers)
         return returns
+
+    def train_in_workers(self, stacks: list[list[JobReturn]], workers: int) -> None:
+        """Every sub-stack goes to the pool at once; results are written in order as they arrive."""
+        if self.pool is None:
+            self.pool = TrainingPool(workers)
+        futures: list[Future] = []
+        dirs = [[r.return_value.output_dir for r in stack] for stack in stacks]
+        finished = 0
+        try:
+            for stack, stack_dirs in zip(stacks, dirs):
+                for output_dir in stack_dirs:
+                    status.mark(output_dir, "running")
+                futures.append(self.pool.submit([r.return_value for r in stack]))
+            print(f"[excolor] batch of {sum(map(len, stacks))} trials: {len(stacks)} sub-stacks on "
+                  f"{min(self.pool.processes, len(stacks))} worker processes", flush=True)
+            for stack, future in zip(stacks, futures):
+                self._finish(stack, lambda future=future: results(future))
+                finished += 1
+        except BaseException as error:  # Ctrl-C / SIGTERM: no worker outlives the launcher
+            self.stop_pool()
+            if isinstance(error, KeyboardInterrupt):
+                status.mark_interrupted([d for stack_dirs in dirs[finished:] for d in stack_dirs])
+            raise
+        if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):  # a worker died (e.g. OOM-killed)
+            self.stop_pool()  # its trials failed with that reason; the next batch gets fresh workers
+
+    def stop_pool(self) -> None:
+        """Kill the workers now (Ctrl-C, a dead worker); the next batch starts fresh ones."""
+        if self.pool is not None:
+            self.pool.stop()
+            self.pool = None
+
+    @staticmethod
+    def _finish(stack: list[JobReturn], trained: Trained | None) -> None:
+        """Train (or receive) one stack's results, write its outputs; each job returns its outcome."""
+        trials = [r.return_value for r in stack]
+        try:
+            outcomes: list[object] = list(run_prepared(trials, trained=trained))
+        except Exception as error:  # the whole stacked fit failed: every trial in it failed
+            outcomes = [error] * len(stack)
+        for ret, outcome in zip(stack, outcomes):
+            ret.return_value = outcome  # a TrialOutcome, or the exception (JobReturn re-raises it)
+            if isinstance(outcome, BaseException):
+                ret.status = JobStatus.FAILED

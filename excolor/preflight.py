@@ -18,8 +18,9 @@ from excolor.validation import DomainError, check_sweep_counts
 def check_sweep(config: DictConfig, n_trials: Any, n_jobs: Any, max_failure_rate: Any = 0.0) -> None:
     """Raise ConfigError naming the key when the sweep's counts or its base config are unusable."""
     sweep = config.get("sweep") or {}
+    launcher = OmegaConf.select(config, "hydra.launcher") or {}
     try:
-        check_sweep_counts(n_trials, n_jobs, sweep.get("total_trials"), max_failure_rate)
+        check_sweep_counts(n_trials, n_jobs, sweep.get("total_trials"), max_failure_rate, launcher.get("processes"))
     except DomainError as error:
         raise ConfigError(str(error)) from None
     base = OmegaConf.masked_copy(config, [key for key in config if key != "hydra"])

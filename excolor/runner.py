@@ -13,7 +13,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
@@ -120,21 +120,26 @@ def outcome_of(result: TrialResult, output_dir: Path) -> TrialOutcome:
                         failure=trial_failure(result), wall_s=result.wall_s)
 
 
-def run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[TrialOutcome]:
+Trained = Callable[[], list[TrialResult]]
+"""The trials' results when another process trained them (the batched launcher's workers)."""
+
+
+def run_prepared(trials: list[PreparedTrial], live: bool = False, trained: Trained | None = None) -> list[TrialOutcome]:
     """Train the trials as one stacked model; write each one's outputs and logs; return their outcomes.
     Each run dir's status.json says running, then done / failed / interrupted."""
     dirs = [t.output_dir for t in trials]
     with status.recorded(dirs):
-        outcomes = _run_prepared(trials, live)
+        outcomes = _run_prepared(trials, live, trained)
     status.mark_outcomes(dirs, outcomes)
     return outcomes
 
 
-def _run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[TrialOutcome]:
+def _run_prepared(trials: list[PreparedTrial], live: bool = False, trained: Trained | None = None) -> list[TrialOutcome]:
     """run_prepared without the status file.
 
     `live`: a single trial whose Lightning logger records during training (and shows a progress bar
     on a terminal); otherwise each trial's logger receives its recorded history afterwards.
+    `trained`: waits for results trained elsewhere instead of training here (never with `live`).
     """
     if any(t.config.outputs.quiet for t in trials):
         quiet_libraries()
@@ -142,8 +147,11 @@ def _run_prepared(trials: list[PreparedTrial], live: bool = False) -> list[Trial
     # Lightning draws its bar on stdout: only a terminal gets one (a log file would fill with redraws)
     progress = live and sys.stdout.isatty() and not trials[0].config.outputs.quiet
     try:
-        results = run_trials([t.config for t in trials], logger=live_logger, progress=progress,
-                             sheets=[t.sheet for t in trials], regularizers=trials[0].regularizers)
+        if trained is not None:
+            results = trained()
+        else:
+            results = run_trials([t.config for t in trials], logger=live_logger, progress=progress,
+                                 sheets=[t.sheet for t in trials], regularizers=trials[0].regularizers)
     except BaseException as error:
         finish_logger(live_logger, None, trials[0].output_dir, reason=f"{type(error).__name__}: {error}")
         raise

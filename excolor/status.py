@@ -35,7 +35,8 @@ def mark(output_dir: Path, state: str, reason: str | None = None) -> None:
     except OSError:
         pass
     if state == "running":
-        _running.append(Path(output_dir))
+        if Path(output_dir) not in _running:  # marked at submission and again when its results arrive
+            _running.append(Path(output_dir))
     elif Path(output_dir) in _running:
         _running.remove(Path(output_dir))
 
@@ -58,14 +59,19 @@ def recorded(output_dirs: Sequence[Path]) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        for output_dir in output_dirs:
-            mark(output_dir, "interrupted", "stopped by Ctrl-C or SIGTERM before it finished")
-        _running.extend(Path(d) for d in output_dirs)  # still the dirs to name in the Ctrl-C message
+        mark_interrupted(output_dirs)
         raise
     except BaseException as error:
         for output_dir in output_dirs:
             mark(output_dir, "failed", f"{type(error).__name__}: {error}")
         raise
+
+
+def mark_interrupted(output_dirs: Sequence[Path]) -> None:
+    """Ctrl-C (or SIGTERM) stopped these dirs' training; they stay named in the Ctrl-C message."""
+    for output_dir in output_dirs:
+        mark(output_dir, "interrupted", "stopped by Ctrl-C or SIGTERM before it finished")
+    _running.extend(Path(d) for d in output_dirs)
 
 
 def mark_outcomes(output_dirs: Sequence[Path], outcomes: Sequence[Any]) -> None:

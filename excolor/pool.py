@@ -1,0 +1,117 @@
+"""Worker processes for `hydra/launcher=batched` with `processes` > 1: sub-stacks trained side by side.
+
+A stack group's trials are split into sub-stacks of whole trials (a trial's seeds never part); each
+sub-stack is fit and evaluated by `run_trials` in a worker, exactly as it would be in the launcher's
+own process, so every member stays bit-identical to a lone run. Only training crosses the process
+boundary: status files, outputs, loggers and log lines stay in the launcher's process, as before.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Sequence, TypeVar
+
+T = TypeVar("T")
+
+START_METHOD = "forkserver"
+"""Why not `fork`: the sweeper's process has threads (Optuna heartbeat, W&B, storage) and torch's OpenMP
+pool, which a forked child may inherit locked. The forkserver imports torch and Lightning once (preload)
+and forks workers from that clean process, so a worker starts in a fraction of a second."""
+PRELOAD = ["excolor.experiment"]
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
+    return len(os.sched_getaffinity(0))
+
+
+def split(items: Sequence[T], parts: int) -> list[list[T]]:
+    """`items` in order, in at most `parts` non-empty contiguous runs whose sizes differ by at most one."""
+    parts = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), parts)
+    runs, start = [], 0
+    for index in range(parts):
+        end = start + size + (1 if index < extra else 0)
+        runs.append(list(items[start:end]))
+        start = end
+    return runs
+
+
+def _init_worker() -> None:
+    """Workers leave Ctrl-C to the launcher (which stops them) and use one torch thread each, so
+    `processes` workers share the cores instead of oversubscribing them during evaluation."""
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+
+
+def _train(payload: bytes) -> bytes:
+    """Fit and evaluate one sub-stack (configs, dopesheets, regularizers); its TrialResults, pickled.
+
+    Plain pickle both ways: torch's multiprocessing pickler would move tensors through shared memory
+    and file descriptors, which a short-lived result does not need."""
+    from excolor.experiment import run_trials
+
+    configs, sheets, regularizers = pickle.loads(payload)
+    return pickle.dumps(run_trials(configs, sheets=sheets, regularizers=regularizers))
+
+
+def _warm(executor: ProcessPoolExecutor, processes: int) -> None:
+    """Start every worker: each submission finds no idle worker yet, so starts one."""
+    try:
+        for _ in range(processes):
+            executor.submit(os.getpid)
+    except RuntimeError:  # the pool was stopped before it had started
+        pass
+
+
+class TrainingPool:
+    """A pool of `processes` workers for the whole sweep, started (and warmed) by `start`."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._executor: ProcessPoolExecutor | None = None
+        self._others: set[multiprocessing.process.BaseProcess] = set()
+        """Child processes that existed before the pool: whatever else is a child later is a worker."""
+
+    def start(self) -> None:
+        """Start the workers now, without waiting: their imports overlap the sweep's own set-up."""
+        if self._executor is not None:
+            return
+        context = multiprocessing.get_context(START_METHOD)
+        context.set_forkserver_preload(PRELOAD)
+        self._others = set(multiprocessing.active_children())
+        self._executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_init_worker)
+        # Starting a worker waits for the forkserver's imports (seconds): a thread waits, not the sweep.
+        threading.Thread(target=_warm, args=(self._executor, self.processes), daemon=True).start()
+
+    def submit(self, trials: list) -> Future:
+        """Start training `trials` (PreparedTrial values, one sub-stack) in a worker; the future's
+        value, through `results(future)`, is their `list[TrialResult]`."""
+        self.start()
+        assert self._executor is not None
+        payload = pickle.dumps(([t.config for t in trials], [t.sheet for t in trials], trials[0].regularizers))
+        return self._executor.submit(_train, payload)
+
+    def stop(self) -> None:
+        """Stop every worker now (Ctrl-C, a broken pool): queued work is cancelled, running work killed."""
+        if self._executor is None:
+            return
+        executor, self._executor = self._executor, None
+        workers = [p for p in multiprocessing.active_children() if p not in self._others]
+        executor.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.kill()
+        for worker in workers:
+            worker.join(timeout=5)
+
+
+def results(future: Future) -> list:
+    """A submitted sub-stack's TrialResults (waits; re-raises the worker's exception)."""
+    return pickle.loads(future.result())
