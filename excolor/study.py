@@ -9,6 +9,7 @@ this host, or a heartbeat older than the grace period on any host) with the reas
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -64,6 +65,7 @@ def read_heldout(study: optuna.Study) -> dict[int, dict[str, Any]]:
 TRIAL_FILE = "trial.json"
 """Written into a trial's directory before it runs: which study and trial the directory belongs to."""
 SUMMARY_FILE = "optimization_results.yaml"
+SUMMARY_LOCK = ".optimization_results.lock"
 SQLITE_BUSY_TIMEOUT_S = 60
 """How long a worker waits for another to release a SQLite study before failing."""
 
@@ -325,5 +327,14 @@ def summary(study: optuna.Study) -> dict[str, Any]:
 
 
 def write_summary(study: optuna.Study, sweep_dir: Path) -> Path:
-    """Atomically (re)write the summary: correct whichever worker writes last."""
-    return outputs.write_text(sweep_dir / SUMMARY_FILE, OmegaConf.to_yaml(OmegaConf.create(summary(study))))
+    """Atomically (re)write the summary, read from the storage under a lock on the sweep dir.
+
+    Why the lock: every worker reports its trials before it writes, so whichever worker holds the lock
+    last reads every report; without it, a worker that read the storage earlier could rename its stale
+    summary over a newer one.
+    """
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    with open(sweep_dir / SUMMARY_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        text = OmegaConf.to_yaml(OmegaConf.create(summary(study)))
+        return outputs.write_text(sweep_dir / SUMMARY_FILE, text)
