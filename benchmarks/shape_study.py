@@ -4,11 +4,13 @@
         --seeds-per-trial 3 --batch 10 --workdir /tmp/shapes [--heldout 10-19] [--steps N]
 
 Per shape (one after another, so the shapes share the machine alike), the real CLI:
+Sweeps first, then validation (`--sweep-only` stops after the sweeps; the same command resumes):
 1. sweep: `python -m excolor.train experiment=ex2_9_1 sweep=shape model=<shape> hydra/launcher=batched ...`,
    one study per shape (`shape-<experiment>-k<K>_n<N>`, see conf/sweep/shape.yaml) in one SQLite file;
 2. select one trial by RULE, fixed before any result is seen;
-3. validate: the chosen trial's parameters re-run on the held-out seeds in one stacked run
-   (`python -m excolor.train experiment=... model=... <params> trial.seeds=[10..19]`), whose
+3. validate: the chosen trial on the held-out seeds in one stacked run, by `excolor-validate` where this
+   checkout has it (`--export-dir excolor/conf/experiment` also writes it as preset `shape_<shape>`),
+   else `python -m excolor.train experiment=... model=... <params> trial.seeds=[10..19]`; the run's
    metrics.json has each metric's median and `_min`/`_max` over those seeds.
 Prints one table row per shape ("reached" = DELETES_ONLY on the held-out seeds) and writes
 everything to <workdir>/shape_study.json after every shape.
@@ -85,13 +87,16 @@ def reached(m: dict) -> bool:
     return m["median_mse"] <= MEDIAN_MAX and m["named_red_after"] >= RED_MIN and m["failed_seeds"] <= FAILED_MAX
 
 
-def study_shape(args: argparse.Namespace, shape: str) -> dict:
-    """Sweep one shape, select its trial, re-run it on the held-out seeds."""
-    storage = f"sqlite:///{args.workdir / 'optuna.db'}"
-    common = [f"experiment={args.experiment}", f"model={shape}", "logger=none"] + (
+def common(args: argparse.Namespace, shape: str) -> list[str]:
+    return [f"experiment={args.experiment}", f"model={shape}", "logger=none"] + (
         [f"schedule.n_steps={args.steps}"] if args.steps else [])
+
+
+def sweep_shape(args: argparse.Namespace, shape: str) -> dict:
+    """Sweep one shape (or continue its study) and select its trial."""
+    storage = f"sqlite:///{args.workdir / 'optuna.db'}"
     seeds = ",".join(map(str, range(args.seeds_per_trial)))
-    sweep_cmd = [sys.executable, "-m", "excolor.train", *common, "sweep=shape", "hydra/launcher=batched",
+    sweep_cmd = [sys.executable, "-m", "excolor.train", *common(args, shape), "sweep=shape", "hydra/launcher=batched",
                  f"hydra.sweeper.n_jobs={args.batch}", f"trial.seeds=[{seeds}]",
                  f"hydra.sweeper.n_trials={args.trials}", f"hydra.sweeper.sampler.seed={args.sampler_seed}",
                  f"hydra.sweeper.storage='{storage}'", f"hydra.sweep.dir={args.workdir / shape}"]
@@ -99,18 +104,36 @@ def study_shape(args: argparse.Namespace, shape: str) -> dict:
     study_name = f"shape-{args.experiment}-{shape}"
     trials = optuna.load_study(study_name=study_name, storage=storage).trials
     choice = select(trials)
-    heldout = seed_list(args.heldout)
-    out = args.workdir / f"{shape}-heldout"
-    val_cmd = [sys.executable, "-m", "excolor.train", *common, *(f"{k}={v!r}" for k, v in choice.params.items()),
-               f"trial.seeds=[{','.join(map(str, heldout))}]", "outputs.plots=false", f"hydra.run.dir={out}"]
-    val_wall = run(val_cmd, args.workdir / f"{shape}-heldout.log")
-    metrics = json.loads((out / "metrics.json").read_text())
     return {"shape": shape, "study": study_name, "storage": storage, "trial": choice.number, "why": choice.why,
             "params": choice.params, "n_trials": len(trials),
             "n_complete": sum(t.state == TrialState.COMPLETE for t in trials), "sweep_wall_s": sweep_wall,
-            "heldout_wall_s": val_wall, "heldout_seeds": heldout, "metrics": metrics,
-            "reached": reached(metrics), "sweep_command": " ".join(sweep_cmd),
-            "heldout_command": " ".join(val_cmd)}
+            "sweep_command": " ".join(sweep_cmd)}
+
+
+def validate_shape(args: argparse.Namespace, r: dict) -> dict:
+    """The chosen trial on the held-out seeds: with excolor-validate (which also exports the preset
+    `shape_<shape>` with its provenance) where this checkout has it, else by re-running its parameters."""
+    heldout = seed_list(args.heldout)
+    started = time.perf_counter()
+    if (ROOT / "excolor" / "validate.py").is_file():  # this checkout's, not an installed copy's
+        cmd = [sys.executable, "-m", "excolor.validate", "--storage", r["storage"], "--study", r["study"],
+               "--trials", str(r["trial"]), "--seeds", args.heldout, "--out", str(args.workdir / "validate")]
+        if args.export_dir:
+            cmd += ["--export", f"shape_{r['shape']}", "--export-dir", str(args.export_dir)]
+        run(cmd, args.workdir / f"{r['shape']}-heldout.log")
+        from excolor.study import read_heldout  # noqa: PLC0415 (only in checkouts with excolor-validate)
+
+        record = read_heldout(optuna.load_study(study_name=r["study"], storage=r["storage"]))[r["trial"]]
+        out = Path(record["output_dir"])
+    else:
+        out = args.workdir / f"{r['shape']}-heldout"
+        cmd = [sys.executable, "-m", "excolor.train", *common(args, r["shape"]),
+               *(f"{k}={v!r}" for k, v in r["params"].items()),
+               f"trial.seeds=[{','.join(map(str, heldout))}]", "outputs.plots=false", f"hydra.run.dir={out}"]
+        run(cmd, args.workdir / f"{r['shape']}-heldout.log")
+    metrics = json.loads((out / "metrics.json").read_text())
+    return {**r, "heldout_wall_s": time.perf_counter() - started, "heldout_seeds": heldout, "metrics": metrics,
+            "reached": reached(metrics), "heldout_command": " ".join(cmd)}
 
 
 def row(r: dict) -> str:
@@ -131,26 +154,40 @@ def main() -> None:
     parser.add_argument("--sampler-seed", type=int, default=0, help="hydra.sweeper.sampler.seed")
     parser.add_argument("--heldout", default="10-19", help="held-out seeds, `10-19` or `10,11,12`")
     parser.add_argument("--steps", type=int, help="schedule.n_steps, for quick smoke runs (default: the preset's)")
+    parser.add_argument("--sweep-only", action="store_true", help="sweep and select; validate in a later run")
+    parser.add_argument("--export-dir", type=Path,
+                        help="with excolor-validate: write each chosen trial here as experiment shape_<shape>")
     parser.add_argument("--workdir", type=Path, required=True, help="study storage, sweep dirs, logs, JSON")
     args = parser.parse_args()
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
     result_file = args.workdir / "shape_study.json"
-    results = json.loads(result_file.read_text())["results"] if result_file.exists() else []
-    done = {r["shape"] for r in results}
+    results = {r["shape"]: r for r in json.loads(result_file.read_text())["results"]} if result_file.exists() else {}
     print(f"selection rule: {RULE}", flush=True)
     header = ("| shape | reached | " + " | ".join(COLUMNS) + " | failed seeds | trial | wall (sweep + held-out) |")
-    for shape in args.shapes.split(","):
-        if shape in done:  # a re-run resumes: shapes already measured are kept, not re-swept
-            continue
-        results.append(study_shape(args, shape))
+    shapes = args.shapes.split(",")
+
+    def save() -> None:  # after every step, so an interrupted study keeps what it measured
         result_file.write_text(json.dumps({"rule": RULE, "args": {k: str(v) for k, v in vars(args).items()},
-                                           "results": results}, indent=1))
-        print(row(results[-1]), flush=True)
+                                           "results": list(results.values())}, indent=1))
+
+    for shape in shapes:  # a re-run resumes: a shape already swept is not swept again
+        if shape not in results:
+            results[shape] = sweep_shape(args, shape)
+            save()
+            print(f"{shape}: trial #{results[shape]['trial']} ({results[shape]['why']}), "
+                  f"sweep {results[shape]['sweep_wall_s']:.0f} s", flush=True)
+    if args.sweep_only:
+        return
+    for shape in shapes:
+        if "metrics" not in results[shape]:
+            results[shape] = validate_shape(args, results[shape])
+            save()
+            print(row(results[shape]), flush=True)
     print(f"\nheld-out seeds {args.heldout}, median (min-max); {args.trials} trials x {args.seeds_per_trial} seeds "
           f"per shape\n{header}\n|{'---|' * (len(COLUMNS) + 5)}")
-    for r in results:
-        print(row(r))
+    for shape in shapes:
+        print(row(results[shape]))
 
 
 if __name__ == "__main__":
