@@ -1,7 +1,7 @@
 """Sweep quality: what a fixed budget of batched sweep trials finds, per sampler, over sampler seeds.
 
     python benchmarks/sweep_quality.py --trials 40 --seeds-per-trial 3 --batch 10 \
-        --sampler-seeds 0,1,2 --samplers batch_tpe,random,batch_nsgaii [--steps N]
+        --sampler-seeds 0,1,2 --samplers batch_tpe,random,batch_nsgaii [--steps N] [--workdir DIR [--reuse]]
 
 Each sweep is the real CLI (`python -m excolor.train -m experiment=ex2_9_1 sweep=pareto_wide
 hydra/launcher=batched ...`) in a child process with its own SQLite study, read back with public
@@ -121,7 +121,8 @@ def preset_red(args: argparse.Namespace, work: Path) -> dict:
     """Run the preset itself on the same seeds; its metrics (aggregated as a sweep trial's are)."""
     out = work / "preset"
     cmd = [sys.executable, "-m", "excolor.train", *common(args), f"hydra.run.dir={out}", "outputs.plots=false"]
-    wall = run(cmd, work / "preset.log")
+    reuse = args.reuse and (out / "metrics.json").exists()
+    wall = math.nan if reuse else run(cmd, work / "preset.log")
     metrics = json.loads((out / "metrics.json").read_text())
     return {"red_mse": metrics["red_mse"], "collateral_mse": metrics["collateral_mse"], "wall_s": wall,
             "command": " ".join(cmd)}
@@ -136,8 +137,13 @@ def sweep(args: argparse.Namespace, work: Path, sampler: str, seed: int, first_i
            f"hydra.sweeper.n_trials={args.trials}", f"hydra.sweeper.n_jobs={args.batch}",
            f"hydra.sweeper.storage='sqlite:///{db}'", f"hydra.sweeper.study_name={name}",
            f"hydra.sweep.dir={work / name}"]
-    wall = run(cmd, work / f"{name}.log")
+    if args.reuse and db.exists():  # measured by an earlier run in this --workdir (its wall time is not known here)
+        wall = math.nan
+    else:
+        wall = run(cmd, work / f"{name}.log")
     trials = optuna.load_study(study_name=name, storage=f"sqlite:///{db}").trials
+    if len(trials) != args.trials:
+        sys.exit(f"{db}: {len(trials)} trials, not --trials {args.trials}; use another --workdir")
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     coll_red = [(t.values[0], t.values[1]) for t in complete]  # objectives: collateral_mse, red_mse
     hv = hypervolume_2d([(math.log10(c), r) for c, r in coll_red if c > 0])
@@ -183,6 +189,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="schedule.n_steps, for quick smoke runs (default: the preset's)")
     parser.add_argument("--workdir", type=Path, help="keep studies and logs here (default: a temporary dir)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument("--reuse", action="store_true",
+                        help="read sweeps (and the preset run) already in --workdir instead of running them again, "
+                             "e.g. to add a sampler to an earlier comparison (their wall time shows as nan)")
     args = parser.parse_args()
 
     default, startup = sampler_choice([f"experiment={EXPERIMENT}", f"sweep={SWEEP}",

@@ -6,6 +6,7 @@ checks what a schema cannot express (cross-field rules), raising ConfigError wit
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -31,9 +32,28 @@ CONF_DIR = Path(__file__).resolve().parent / "conf"
 """The config groups, shipped inside the package (excolor/conf/)."""
 
 
+USER_CONF_ENV = "EXCOLOR_CONFIG_DIR"
+"""Names the user config dir (default $XDG_CONFIG_HOME/excolor, else ~/.config/excolor)."""
+
+
+def user_config_dir() -> Path:
+    """A config root searched after the package's (e.g. <dir>/experiment/NAME.yaml from excolor-validate)."""
+    if os.environ.get(USER_CONF_ENV):
+        return Path(os.environ[USER_CONF_ENV]).expanduser()
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config").expanduser() / "excolor"
+
+
+def _user_searchpath() -> str:
+    """conf/config.yaml's hydra.searchpath entry: the user config dir, or (while it does not exist, so that
+    Hydra does not warn about a missing path) the package's own conf dir again."""
+    folder = user_config_dir()
+    return f"file://{folder.resolve() if folder.is_dir() else CONF_DIR}"
+
+
 def group_options(group: str) -> list[str]:
-    """The options of a config group: the YAML files in excolor/conf/<group>/."""
-    return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
+    """The options of a config group: the YAML files in excolor/conf/<group>/ and the user config dir."""
+    folders = [CONF_DIR / group, user_config_dir() / group]
+    return sorted({path.stem for folder in folders for path in folder.glob("*.yaml")})
 
 
 class ConfigError(ValueError):
@@ -109,9 +129,12 @@ class ExcolorConfig:
 
 
 def register_schema() -> None:
-    """Make `base_config` and the regularizer schemas available to the defaults lists of excolor/conf/."""
+    """Make `base_config`, the regularizer schemas and the user config dir's resolver available to excolor/conf/."""
     ConfigStore.instance().store(name="base_config", node=ExcolorConfig, replace=True)
     register_schemas()
+    # OmegaConf 2.4 renamed register_new_resolver (now deprecated, with a warning) to register_resolver
+    register = getattr(OmegaConf, "register_resolver", None) or OmegaConf.register_new_resolver
+    register("excolor_user_conf", _user_searchpath, replace=True)
 
 
 def compose_config(overrides: list[str]) -> "ExcolorConfig":

@@ -43,16 +43,20 @@ class PreparedTrial:
     sweep_trial: SweepTrial | None = None
 
 
-@status.marks_rejection
-def prepare_trial(cfg: DictConfig) -> PreparedTrial:
-    """Everything that can fail on bad input, before any training (runs inside Hydra's job context)."""
+def prepare(cfg: DictConfig, output_dir: Path, sweep_trial: SweepTrial | None = None) -> PreparedTrial:
+    """Everything that can fail on bad input, before any training."""
     config = check_config(cfg)
     sheet = build_schedule(config)
     regularizers = build_regularizers(config)  # its errors too belong before training; built once
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # plain values for loggers
+    return PreparedTrial(config, sheet, regularizers, resolved, output_dir, sweep_trial)
+
+
+@status.marks_rejection
+def prepare_trial(cfg: DictConfig) -> PreparedTrial:
+    """`prepare` inside Hydra's job context: the run dir and sweep identity come from Hydra."""
     hydra_cfg = HydraConfig.get()
-    return PreparedTrial(config, sheet, regularizers, resolved, Path(hydra_cfg.runtime.output_dir),
-                         sweep_identity(hydra_cfg, config))
+    return prepare(cfg, Path(hydra_cfg.runtime.output_dir), sweep_identity(hydra_cfg, cfg))
 
 
 def write_outputs(result: TrialResult, output_dir: Path) -> None:

@@ -28,7 +28,7 @@ from excolor.config import ConfigError
 
 
 class Attr:
-    """Names of the user attributes excolor keeps on an Optuna trial (one place for all readers)."""
+    """Names of the user attributes excolor keeps on an Optuna trial or study (one place for all readers)."""
 
     REASON = "fail_reason"
     OUTPUT_DIR = "output_dir"
@@ -37,7 +37,28 @@ class Attr:
     SEEDS = "seeds"
     SEED_PREFIX = "seeds_"  # seeds_<metric>: one value per seed
     SEED_FAILURES = "seed_failures"
-    HELDOUT_PREFIX = "heldout_"  # heldout_<metric>, written by excolor-validate
+    # On the STUDY, not the trial: Optuna refuses to update a finished trial's attributes.
+    HELDOUT_PREFIX = "heldout:"  # heldout:<trial number> -> held-out record (excolor/heldout.py)
+
+
+def heldout_key(number: int) -> str:
+    """The study user attribute that holds trial `number`'s held-out record."""
+    return f"{Attr.HELDOUT_PREFIX}{number}"
+
+
+def store_heldout(study: optuna.Study, number: int, record: dict[str, Any]) -> None:
+    """Keep a trial's held-out record (seeds, metrics, output dir) on its study; replaces an older one."""
+    study.set_user_attr(heldout_key(number), json_safe(record))
+
+
+def read_heldout(study: optuna.Study) -> dict[int, dict[str, Any]]:
+    """Every held-out record of the study, by trial number (excolor-validate writes them)."""
+    records = {}
+    for key, value in study.user_attrs.items():
+        number = key.removeprefix(Attr.HELDOUT_PREFIX)
+        if key.startswith(Attr.HELDOUT_PREFIX) and number.isdigit() and isinstance(value, dict):
+            records[int(number)] = value
+    return records
 
 
 TRIAL_FILE = "trial.json"

@@ -15,7 +15,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from excolor.metric_names import FAILED_SEEDS, REPORT_METRICS
 from excolor.space import short_name
-from excolor.study import Attr, objective_names
+from excolor.heldout import table_columns
+from excolor.study import Attr, objective_names, read_heldout
 
 METRIC_COLUMNS = (*REPORT_METRICS, FAILED_SEEDS)
 """Metrics shown for every trial (after the study's own objectives)."""
@@ -65,21 +66,20 @@ def _state(trial: FrozenTrial) -> str:
 
 def columns(study: optuna.Study, extra: Sequence[Column] = ()) -> list[Column]:
     """Pareto (or best-trial) mark, number, parameters, objectives and key metrics, seed spread of each objective,
-    held-out values (`heldout_*` attributes, when present), state, output dir; `extra` before the state."""
+    held-out values (excolor-validate's records, when present), state, output dir; `extra` before the state."""
     trials = study.trials
     front = {t.number for t in study.best_trials} if any(t.state == TrialState.COMPLETE for t in trials) else set()
     params = sorted({name for t in trials for name in t.params})
     objectives = objective_names(study)
     attrs = {key for t in trials for key in t.user_attrs}
     spread = [n for n in objectives if f"{n}{SPREAD_SUFFIXES[0]}" in attrs]
-    heldout = sorted(key for key in attrs if key.startswith(Attr.HELDOUT_PREFIX))
     return [
         Column("pareto" if len(objectives) > 1 else "best", lambda t: "*" if t.number in front else ""),
         Column("#", lambda t: t.number),
         *(Column(short_name(p), lambda t, p=p: t.params.get(p)) for p in params),
         *(Column(m, _metric(m)) for m in dict.fromkeys([*objectives, *METRIC_COLUMNS])),
         *(Column(f"{n} seeds", _spread(n)) for n in spread),
-        *(Column(key, _metric(key)) for key in heldout),
+        *(Column(header, cell) for header, cell in table_columns(read_heldout(study))),  # excolor-validate's
         *extra,
         Column("state", _state),
         Column("output dir", lambda t: t.user_attrs.get(Attr.OUTPUT_DIR)),

@@ -20,7 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
 from excolor import study_plots
-from excolor.study import Attr, SPREAD_PREFIX, objective_names, seed_spread, shown_url
+from excolor.heldout import table_columns
+from excolor.study import Attr, SPREAD_PREFIX, objective_names, read_heldout, seed_spread, shown_url
 from excolor.tracking import SAMPLED_PREFIX, is_wandb, quiet_wandb, trial_run_name
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,6 @@ def default_run_spec() -> dict[str, Any]:
     return spec
 
 
-def heldout_values(trial: FrozenTrial) -> dict[str, Any]:
-    """Held-out metrics stored on the trial by excolor-validate (`heldout_<metric>`).
-
-    HOOK: when excolor/study.py gains its reader of held-out values, call it here.
-    """
-    return {key: value for key, value in trial.user_attrs.items() if key.startswith(Attr.HELDOUT_PREFIX)}
-
-
 def front_numbers(study: optuna.Study) -> set[int]:
     """Trial numbers on the Pareto front (several objectives) or the best trial (one)."""
     if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
@@ -73,17 +66,16 @@ def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
     names = objective_names(study)
     front = front_numbers(study)
     params = sorted({p for t in trials for p in t.params})
-    heldout = sorted({k for t in trials for k in heldout_values(t)})
+    heldout = table_columns(read_heldout(study))  # excolor-validate's records
     columns = ["number", "run", "state", "pareto", *(SAMPLED_PREFIX + p for p in params), *names,
-               *(SPREAD_PREFIX + n for n in names), *heldout, Attr.REASON, Attr.OUTPUT_DIR]
+               *(SPREAD_PREFIX + n for n in names), *(header for header, _ in heldout), Attr.REASON, Attr.OUTPUT_DIR]
     rows = []
     for t in trials:
         complete = t.state == TrialState.COMPLETE
         values = list(t.values) if complete and t.values is not None else [None] * len(names)
         spreads = [seed_spread(t.user_attrs.get(f"{Attr.SEED_PREFIX}{n}") or []) for n in names]
-        held = heldout_values(t)
         rows.append([t.number, trial_run_name(study.study_name, t.number), t.state.name, t.number in front,
-                     *(t.params.get(p) for p in params), *values, *spreads, *(held.get(k) for k in heldout),
+                     *(t.params.get(p) for p in params), *values, *spreads, *(cell(t) for _, cell in heldout),
                      t.user_attrs.get(Attr.REASON), t.user_attrs.get(Attr.OUTPUT_DIR)])
     return columns, rows
 

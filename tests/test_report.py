@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from excolor import report
-from excolor.study import Attr
+from excolor.study import Attr, store_heldout
 from excolor.study_plots import objective_importances, pareto_figure
 
 NAMES = ["collateral_mse", "red_mse"]
@@ -36,7 +36,7 @@ def synthetic(storage: str | None = None, n_trials: int = 40) -> optuna.Study:
         trial.set_user_attr("red_mse", red)
         trial.set_user_attr("collateral_mse_min", collateral / 2)
         trial.set_user_attr("collateral_mse_max", collateral * 2)
-        trial.set_user_attr(f"{Attr.HELDOUT_PREFIX}collateral_mse", collateral * 1.5)
+        store_heldout(study, number, {"seeds": [10, 11], "metrics": {"collateral_mse": collateral * 1.5}})
         if number == 7:
             trial.set_user_attr(Attr.REASON, "loss became non-finite")
             study.tell(trial, state=TrialState.FAIL)
@@ -83,7 +83,7 @@ def test_report_table_and_file_names(storage, tmp_path, capsys) -> None:
     text = capsys.readouterr().out
     assert "objectives collateral_mse (minimize), red_mse (maximize)" in text
     header = text.splitlines()[1]
-    for column in ("anchor", "separate", "collateral_mse seeds", "heldout_collateral_mse", "state", "output dir"):
+    for column in ("anchor", "separate", "collateral_mse seeds", "heldout_collateral_mse", "heldout_seeds", "state", "output dir"):
         assert column in header, (column, header)
     assert "FAIL (loss became non-finite)" in text and "/runs/synthetic/3" in text
     files = sorted(p.name for p in out.iterdir())
