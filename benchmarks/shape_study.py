@@ -4,7 +4,7 @@
         --seeds-per-trial 3 --batch 10 --workdir /tmp/shapes [--heldout 10-19] [--steps N]
 
 Per shape (one after another, so the shapes share the machine alike), the real CLI:
-Sweeps first, then validation (`--sweep-only` stops after the sweeps; the same command resumes):
+Each shape is swept and then validated (`--sweep-only` skips validation; the same command resumes):
 1. sweep: `python -m excolor.train experiment=ex2_9_1 sweep=shape model=<shape> hydra/launcher=batched ...`,
    one study per shape (`shape-<experiment>-k<K>_n<N>`, see conf/sweep/shape.yaml) in one SQLite file;
 2. select one trial by RULE, fixed before any result is seen;
@@ -171,16 +171,13 @@ def main() -> None:
         result_file.write_text(json.dumps({"rule": RULE, "args": {k: str(v) for k, v in vars(args).items()},
                                            "results": list(results.values())}, indent=1))
 
-    for shape in shapes:  # a re-run resumes: a shape already swept is not swept again
+    for shape in shapes:  # a re-run resumes: a shape already swept (or validated) is not run again
         if shape not in results:
             results[shape] = sweep_shape(args, shape)
             save()
             print(f"{shape}: trial #{results[shape]['trial']} ({results[shape]['why']}), "
                   f"sweep {results[shape]['sweep_wall_s']:.0f} s", flush=True)
-    if args.sweep_only:
-        return
-    for shape in shapes:
-        if "metrics" not in results[shape]:
+        if not args.sweep_only and "metrics" not in results[shape]:
             results[shape] = validate_shape(args, results[shape])
             save()
             print(row(results[shape]), flush=True)
