@@ -21,6 +21,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from excolor.metric_names import FAILED_SEEDS
 from shape_study import run, seed_list  # beside this file (run as a script)
 
 EXPERIMENT, SWEEP, BASELINES = "ex2_9_1", "graded", ("ex2_9_1", "ex2_9_1_tuned")
@@ -33,7 +34,7 @@ COLUMNS = ("collateral_mse", "red_mse", "similarity_r2", "median_mse", "named_re
 
 def select(trials: list[FrozenTrial], red_floor: float) -> tuple[int, str]:
     """The trial RULE picks and why."""
-    clean = [t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs.get("failed_seeds", 1) == 0]
+    clean = [t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs.get(FAILED_SEEDS, 1) == 0]
     ok = [t for t in clean if t.user_attrs["red_mse"] >= red_floor]
     if not ok:
         if not clean:
@@ -96,7 +97,7 @@ def main() -> None:
     met = {"collateral <= preset/10": chosen["collateral_mse"] <= base["collateral_mse"] / 10,
            "red >= preset": chosen["red_mse"] >= base["red_mse"],
            f"similarity_r2 >= {R2_MIN}": chosen["similarity_r2"] >= R2_MIN,
-           "no failed seed": chosen["failed_seeds"] == 0}
+           "no failed seed": chosen[FAILED_SEEDS] == 0}
     (args.workdir / "graded_study.json").write_text(json.dumps(
         {"rule": RULE, "trial": number, "why": why, "params": params, "red_floor": red_floor, "sweep_wall_s": sweep_wall,
          "sweep_command": " ".join(sweep_cmd), "n_trials": len(study.trials), "rows": rows, "target": met}, indent=1))
@@ -106,7 +107,7 @@ def main() -> None:
         m = r["metrics"]
         print(f"| {r['label'].removeprefix('heldout-')} | "
               + " | ".join(f"{m[k]:.2g} ({m[k + '_min']:.2g}-{m[k + '_max']:.2g})" for k in COLUMNS)
-              + f" | {m['failed_seeds']:.0f} of {len(heldout)} |")
+              + f" | {m[FAILED_SEEDS]:.0f} of {len(heldout)} |")
     print("target: " + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in met.items()))
 
 

@@ -29,15 +29,18 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from excolor.metric_names import FAILED_SEEDS, named_after
+
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES = ("k4_n1", "k4_n2", "k5_n1", "k5_n2", "k6_n1", "k6_n2")
 MEDIAN_MAX, RED_MIN, FAILED_MAX = 1e-3, 0.2, 1
 """Issue 14's "deletes only red": median after-ablation median_mse <= 1e-3, named red after >= 0.2,
 at most one failed seed of the held-out ten."""
-RULE = ("among complete trials with no failed seed: if some have sweep median_mse <= 1e-3 and named red "
+RULE = ("among complete trials with no failed seed (all complete trials if none is free of them): if some have sweep median_mse <= 1e-3 and named red "
         ">= 0.2, the lowest collateral_mse of those; else, among those with named red >= 0.2, the lowest "
         "median_mse; else the lowest median_mse")
-COLUMNS = ("median_mse", "named_red_after", "collateral_mse", "red_mse", "similarity_r2")
+RED_AFTER = named_after("red")
+COLUMNS = ("median_mse", RED_AFTER, "collateral_mse", "red_mse", "similarity_r2")
 
 
 @dataclass
@@ -50,11 +53,11 @@ class Choice:
 def select(trials: list[FrozenTrial]) -> Choice:
     """The trial RULE picks, with the step of the rule that picked it."""
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    clean = [t for t in complete if t.user_attrs.get("failed_seeds", 1) == 0] or complete
+    clean = [t for t in complete if t.user_attrs.get(FAILED_SEEDS, 1) == 0] or complete
     if not clean:
         raise SystemExit("no complete trial in the study")
     attr = lambda t, k: float(t.user_attrs.get(k, float("nan")))  # noqa: E731
-    red_ok = [t for t in clean if attr(t, "named_red_after") >= RED_MIN]
+    red_ok = [t for t in clean if attr(t, RED_AFTER) >= RED_MIN]
     reach = [t for t in red_ok if attr(t, "median_mse") <= MEDIAN_MAX]
     if reach:
         best, why = min(reach, key=lambda t: attr(t, "collateral_mse")), "reaches in sweep: least collateral"
@@ -84,7 +87,7 @@ def seed_list(spec: str) -> list[int]:
 
 
 def reached(m: dict) -> bool:
-    return m["median_mse"] <= MEDIAN_MAX and m["named_red_after"] >= RED_MIN and m["failed_seeds"] <= FAILED_MAX
+    return m["median_mse"] <= MEDIAN_MAX and m[RED_AFTER] >= RED_MIN and m[FAILED_SEEDS] <= FAILED_MAX
 
 
 def common(args: argparse.Namespace, shape: str) -> list[str]:

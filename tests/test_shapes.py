@@ -65,9 +65,9 @@ def test_a_new_preset_trains(experiment, tmp_path, capfd, monkeypatch):
     assert compose_config([f"experiment={experiment}"]).name == experiment
 
 
-def fake_trial(median: float, red: float, collateral: float, failed: int = 0):
+def fake_trial(median: float, red: float, collateral: float, failed: int = 0, w: float = 1.0):
     attrs = {"median_mse": median, "named_red_after": red, "collateral_mse": collateral, "failed_seeds": failed}
-    return create_trial(state=TrialState.COMPLETE, values=[collateral, red], params={"w": 1.0},
+    return create_trial(state=TrialState.COMPLETE, values=[collateral, red], params={"w": w},
                         distributions={"w": FloatDistribution(0.1, 10)}, user_attrs=attrs)
 
 
@@ -82,3 +82,5 @@ def test_shape_study_rule_prefers_reaching_trials_then_red_then_median():
     no_reach = [t for t in study.trials if t.number in (2, 3)] + [fake_trial(3e-3, 0.3, 5e-3)]
     assert select(no_reach).why.startswith("red >= 0.2")
     assert select([fake_trial(3e-3, 0.1, 5e-3), fake_trial(2e-3, 0.1, 5e-3)]).why == "least median_mse"
+    every_one_failed = [fake_trial(9e-3, 0.3, 0.02, failed=1, w=2.0), fake_trial(4e-3, 0.3, 0.03, failed=2, w=3.0)]
+    assert select(every_one_failed).params == {"w": 3.0}  # then all complete trials count
