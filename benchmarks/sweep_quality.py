@@ -24,10 +24,8 @@ import itertools
 import json
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +33,8 @@ import numpy as np
 import optuna
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
+
+from shape_study import run  # beside this file (run as a script): one way to run a CLI step
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT = "ex2_9_1"
@@ -100,15 +100,6 @@ class SweepResult:
     later_mean: float
     later_min: float
     extra: dict = field(default_factory=dict)
-
-
-def run(cmd: list[str], log: Path) -> float:
-    started = time.perf_counter()
-    with log.open("w") as out:
-        code = subprocess.run(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT).returncode
-    if code != 0:
-        sys.exit(f"failed ({code}): {' '.join(cmd)}\n  see {log}")
-    return time.perf_counter() - started
 
 
 def common(args: argparse.Namespace) -> list[str]:
