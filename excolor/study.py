@@ -311,13 +311,25 @@ def objective_names(study: optuna.Study) -> list[str]:
     return list(study.metric_names or [f"objective_{i}" for i in range(len(study.directions))])
 
 
+def best_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The Pareto front (several objectives) or the best trial (one), by number; [] before any COMPLETE trial."""
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return []
+    best = study.best_trials if len(study.directions) > 1 else [study.best_trial]
+    return sorted(best, key=lambda t: t.number)
+
+
+def front_numbers(study: optuna.Study) -> set[int]:
+    """Numbers of `best_trials`: the trials a table or plot marks."""
+    return {t.number for t in best_trials(study)}
+
+
 def summary(study: optuna.Study) -> dict[str, Any]:
     """The sweep-level record, computed from the storage: best trial or Pareto front, counts."""
     trials = study.get_trials(deepcopy=False)
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
     names = objective_names(study)
     directions = [d.name.lower() for d in study.directions]
-    best = (study.best_trials if len(directions) > 1 else [study.best_trial]) if complete else []
+    best = best_trials(study)
     label = "pareto_front" if len(directions) > 1 else "best_trial"
     counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
     return {"study": study.study_name, "objectives": dict(zip(names, directions)),

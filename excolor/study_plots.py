@@ -22,7 +22,7 @@ import optuna  # noqa: E402
 from optuna.study import StudyDirection  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
-from excolor.study import objective_names  # noqa: E402
+from excolor.study import front_numbers, objective_names  # noqa: E402
 
 LOG_SPAN = 10.0
 """Axes go logarithmic when an objective's positive values span more than this ratio (a decade)."""
@@ -84,7 +84,7 @@ def pareto_figure(study: optuna.Study, x: int = 0, y: int = 1) -> plt.Figure:
     """Objective x against y for every complete trial, each annotated with its number; the front
     highlighted; log axes where values span decades."""
     complete = complete_trials(study)
-    front = {t.number for t in study.best_trials}
+    front = front_numbers(study)
     fig, ax = plt.subplots(figsize=(8, 5.5))
     others = [t for t in complete if t.number not in front]
     best = sorted((t for t in complete if t.number in front), key=lambda t: t.values[x])

@@ -34,8 +34,8 @@ from excolor.metric_names import FAILED_SEEDS, kept_on_trial
 from excolor.preflight import check_sweep
 from excolor.outcome import TrialOutcome
 from excolor.space import SearchSpace, parse_space, short_name, weight_space
-from excolor.study import (Attr, Heartbeat, claim_directory, fail_abandoned_trials, json_safe, open_storage,
-                           open_study, shown_url, worker_id, write_summary)
+from excolor.study import (Attr, Heartbeat, best_trials, claim_directory, fail_abandoned_trials, json_safe,
+                           open_storage, open_study, shown_url, worker_id, write_summary)
 from excolor.targets import TargetError, build
 from excolor.wandb_study import study_run_spec, write_study_run
 
@@ -257,10 +257,10 @@ class ExcolorSweeper(Sweeper):
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not complete:
             return
-        best = study.best_trials if len(study.directions) > 1 else [study.best_trial]
+        best = best_trials(study)
         label = "Pareto front" if len(study.directions) > 1 else "best trial"
         print(f"[excolor] {label} ({len(best)} of {len(complete)} complete trials):", flush=True)
-        for t in sorted(best, key=lambda t: t.number):
+        for t in best:
             values = "  ".join(f"{n}={v:.4g}" for n, v in zip(study.metric_names or [], t.values))
             print(f"[excolor]   #{t.number:>4}  {_params(t.params)}  {values}", flush=True)
         print(f"[excolor] summary: {write_summary(study, sweep_dir)}", flush=True)

@@ -16,7 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 from excolor.metric_names import FAILED_SEEDS, REPORT_METRICS
 from excolor.space import short_name
 from excolor.heldout import table_columns
-from excolor.study import Attr, objective_names, read_heldout
+from excolor.study import Attr, front_numbers, objective_names, read_heldout
 
 METRIC_COLUMNS = (*REPORT_METRICS, FAILED_SEEDS)
 """Metrics shown for every trial (after the study's own objectives)."""
@@ -68,7 +68,7 @@ def columns(study: optuna.Study, extra: Sequence[Column] = ()) -> list[Column]:
     """Pareto (or best-trial) mark, number, parameters, objectives and key metrics, seed spread of each objective,
     held-out values (excolor-validate's records, when present), state, output dir; `extra` before the state."""
     trials = study.trials
-    front = {t.number for t in study.best_trials} if any(t.state == TrialState.COMPLETE for t in trials) else set()
+    front = front_numbers(study)
     params = sorted({name for t in trials for name in t.params})
     objectives = objective_names(study)
     attrs = {key for t in trials for key in t.user_attrs}

@@ -38,7 +38,7 @@ from excolor.heldout import FLAG_RATIO, SHOWN, comparison_table, failed, is_flag
 from excolor import runner
 from excolor.outcome import TrialOutcome
 from excolor.runner import PreparedTrial, run_prepared
-from excolor.study import Attr, open_storage, read_heldout, shown_url, store_heldout
+from excolor.study import Attr, best_trials, open_storage, read_heldout, shown_url, store_heldout
 
 RECIPE = ("model", "data", "labels", "regularizers", "schedule", "ablation", "eval", "trainer")
 """The sections that make a trial what it is; an exported preset must reproduce them exactly."""
@@ -93,8 +93,7 @@ def choose_trials(study: optuna.Study, top: int | None, numbers: list[int] | Non
     if top is not None:
         sign = -1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else 1.0
         return sorted(complete, key=lambda t: sign * t.values[0])[:top]
-    best = study.best_trials if len(study.directions) > 1 else [study.best_trial]
-    return sorted(best, key=lambda t: t.number)
+    return best_trials(study)
 
 
 def trial_config(trial: FrozenTrial, seeds: list[int]) -> DictConfig:

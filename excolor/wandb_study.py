@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from excolor import study_plots
 from excolor.heldout import table_columns
-from excolor.study import Attr, SPREAD_PREFIX, objective_names, read_heldout, seed_spread, shown_url
+from excolor.study import Attr, SPREAD_PREFIX, front_numbers, objective_names, read_heldout, seed_spread, shown_url
 from excolor.tracking import SAMPLED_PREFIX, is_wandb, quiet_wandb, trial_run_name
 
 log = logging.getLogger(__name__)
@@ -49,14 +49,6 @@ def default_run_spec() -> dict[str, Any]:
     spec = study_run_spec(node)
     assert spec is not None
     return spec
-
-
-def front_numbers(study: optuna.Study) -> set[int]:
-    """Trial numbers on the Pareto front (several objectives) or the best trial (one)."""
-    if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
-        return set()
-    best = study.best_trials if len(study.directions) > 1 else [study.best_trial]
-    return {t.number for t in best}
 
 
 def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
