@@ -224,12 +224,15 @@ def main() -> None:
 
     hv = {s: [r.hv for r in rows] for s, rows in by_sampler.items()}
     nearest = {s: statistics.median(r.first_min for r in rows) for s, rows in by_sampler.items()}
-    apart = min(hv[default]) > max(hv["random"]) or max(hv[default]) < min(hv["random"])
-    print(f"hv ranges of {default} and random overlap: {'no' if apart else 'yes'}")
-    print(f"first informed batch, nearest pair: {default} {nearest[default]:.3f} vs random {nearest['random']:.3f} "
-          f"(at least half: {'yes' if nearest[default] >= nearest['random'] / 2 else 'no'})")
-    print(f"ratio: {statistics.median(hv[default]) / statistics.median(hv['random']):.2f}")
-
+    # The default's lines come last, so `ratio:` on the final line is always the default's.
+    candidates = sorted((s for s in samplers if s != "random"), key=lambda s: s == default)
+    for name in candidates:
+        apart = min(hv[name]) > max(hv["random"]) or max(hv[name]) < min(hv["random"])
+        label = f"{name}{' (default)' if name == default else ''}"
+        print(f"\n{label}: hv ranges of {name} and random overlap: {'no' if apart else 'yes'}")
+        print(f"first informed batch, nearest pair: {name} {nearest[name]:.3f} vs random "
+              f"{nearest['random']:.3f} (at least half: {'yes' if nearest[name] >= nearest['random'] / 2 else 'no'})")
+        print(f"ratio: {statistics.median(hv[name]) / statistics.median(hv['random']):.2f}")
 
 if __name__ == "__main__":
     main()

@@ -25,6 +25,31 @@ and forks workers from that clean process, so a worker starts in a fraction of a
 PRELOAD = ["excolor.experiment"]
 
 
+def wants_workers(argv: Sequence[str]) -> bool:
+    """Whether a command line plainly asks for the batched launcher with worker processes."""
+    if "hydra/launcher=batched" not in argv or available_cpus() < 2:
+        return False
+    processes = [arg.partition("=")[2].strip() for arg in argv if arg.startswith("hydra.launcher.processes=")]
+    return not processes or processes[-1] != "1"
+
+
+def prestart(argv: Sequence[str]) -> None:
+    """Start the forkserver now, when the command line asks for workers, so that its imports (torch,
+    Lightning: seconds) run beside the command's own instead of after them; measured ~1 s less per sweep.
+    A launcher chosen elsewhere (a preset, conf/local/) still gets its pool started by `TrainingPool.start`."""
+    if wants_workers(argv):
+        threading.Thread(target=_start_forkserver, name="excolor-forkserver", daemon=True).start()
+
+
+def _start_forkserver() -> None:
+    """Starting any process through the forkserver context starts the (one, shared) forkserver."""
+    context = multiprocessing.get_context(START_METHOD)
+    context.set_forkserver_preload(PRELOAD)
+    probe = context.Process(target=os.getpid)
+    probe.start()
+    probe.join()
+
+
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity mask, not the machine's count)."""
     return len(os.sched_getaffinity(0))
