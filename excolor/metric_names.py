@@ -25,6 +25,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("recon_mse", console=True, report=True),  # intact model, whole RGB grid
     Metric("red_mse", higher_is_better=True, console=True, report=True, per_seed=True),  # concept set, ablated
     Metric("collateral_mse", console=True, report=True, per_seed=True),  # colours unlike the concept, ablated
+    Metric("log10_collateral_mse"),  # the pareto sweeps' objective: the sampler sees collateral in decades
     Metric("collateral_max", console=True),
     Metric("selectivity", higher_is_better=True, console=True, report=True, per_seed=True),  # red / collateral
     Metric("log_selectivity", higher_is_better=True),

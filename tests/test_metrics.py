@@ -1,5 +1,6 @@
 """Tests for excolor.metrics (and smoke tests for excolor.plots)."""
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,9 +49,11 @@ def test_pearson_r2() -> None:
 
 def test_identity_gives_zero_errors() -> None:
     (report,) = evaluate(identity(), identity(), SMALL)
-    errors = {k: v for k, v in report.metrics.items() if k != "log_selectivity"}
+    logs = ("log_selectivity", "log10_collateral_mse")
+    errors = {k: v for k, v in report.metrics.items() if k not in logs}
     assert all(v == pytest.approx(0.0, abs=1e-12) for v in errors.values())
     assert report.metrics["log_selectivity"] < -20  # log of ~0 (guarded by epsilon), not -inf
+    assert report.metrics["log10_collateral_mse"] == pytest.approx(-12.0)  # the epsilon's decade, not -inf
     assert all(row["mse_before"] == row["mse_after"] == 0.0 for row in report.named_colors)
 
 
@@ -61,6 +64,7 @@ def test_ablating_red_is_selective() -> None:
     assert m["red_mse"] > 0.1
     assert m["collateral_mse"] == pytest.approx(0.0, abs=1e-9)
     assert m["collateral_max"] == pytest.approx(0.0, abs=1e-9)
+    assert m["log10_collateral_mse"] == pytest.approx(math.log10(max(m["collateral_mse"], 1e-12)))
     assert m["selectivity"] > 1e6
     assert m["named_red_after"] == pytest.approx(1 / 3)
     assert m["named_red_before"] == 0.0 and m["named_cyan_after"] == 0.0
@@ -71,7 +75,7 @@ def test_ablating_red_is_selective() -> None:
 def test_evaluate_one_report_per_member_with_all_keys() -> None:
     reports = evaluate(identity(2), blacks_out_red(2), SMALL)
     assert len(reports) == 2
-    expected = {"recon_mse", "red_mse", "collateral_mse", "collateral_max", "selectivity", "log_selectivity",
+    expected = {"recon_mse", "red_mse", "collateral_mse", "log10_collateral_mse", "collateral_max", "selectivity", "log_selectivity",
                 "similarity_r2", "median_mse", "max_mse", "median_mse_before", "max_mse_before",
                 "named_red_before"} | {f"named_{n}_after" for n in NAMED_COLORS}
     for report in reports:

@@ -51,7 +51,7 @@ def test_sweep_resume_batched_and_report(tmp_path, capsys):
     assert report_main(["--storage", storage, "--study", "pareto-ex2_9_1", "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "collateral_mse" in out and out.count("COMPLETE") == 4 and "*" in out
-    assert study.metric_names == ["collateral_mse", "red_mse"]  # set by the sweep: dashboards show names
+    assert study.metric_names == ["log10_collateral_mse", "red_mse"]  # set by the sweep: dashboards show names
     assert (tmp_path / "r" / "pareto_front.png").stat().st_size > 0
 
 

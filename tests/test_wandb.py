@@ -60,7 +60,7 @@ def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
         assert config["trial"]["seeds"] == [0, 1] and all(type(s) is int for s in config["trial"]["seeds"])
         assert config["logger"]["_target_"].endswith("WandbLogger") and config["sweep"]["name"] == "pareto"
         assert type(config["schedule"]["n_steps"]) is int and type(config["outputs"]["quiet"]) is bool
-        assert config["objectives"] == {"collateral_mse": "minimize", "red_mse": "maximize"}
+        assert config["objectives"] == {"log10_collateral_mse": "minimize", "red_mse": "maximize"}
         assert config[f"{SAMPLED_PREFIX}schedule.lr_scale"] == trial.params["schedule.lr_scale"]
         assert config["schedule"]["lr_scale"] == trial.params["schedule.lr_scale"]
         summary = run.summary
@@ -75,7 +75,7 @@ def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
             assert summary[Attr.REASON] == trial.user_attrs[Attr.REASON] and "non-finite" in summary[Attr.REASON]
         else:
             assert run.exit_code == 0 and Attr.REASON not in summary
-            assert [summary["collateral_mse"], summary["red_mse"]] == pytest.approx(trial.values)
+            assert [summary["log10_collateral_mse"], summary["red_mse"]] == pytest.approx(trial.values)
             seeds = summary[f"{Attr.SEED_PREFIX}red_mse"]
             assert summary["spread_red_mse"] == pytest.approx(max(seeds) - min(seeds))
 
@@ -92,9 +92,9 @@ def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
         assert row["state"] == trial.state.name and row["pareto"] == (trial.number in front)
         assert row[f"{SAMPLED_PREFIX}schedule.lr_scale"] == trial.params["schedule.lr_scale"]
         assert row[Attr.REASON] == trial.user_attrs.get(Attr.REASON)
-        assert row["collateral_mse"] == (trial.values[0] if trial.state == TrialState.COMPLETE else None)
+        assert row["log10_collateral_mse"] == (trial.values[0] if trial.state == TrialState.COMPLETE else None)
     assert run.summary["front"] == sorted(front)
-    assert {"pareto_front", "importance/collateral_mse_table", "importance/red_mse_table"} <= set(run.summary)
+    assert {"pareto_front", "importance/log10_collateral_mse_table", "importance/red_mse_table"} <= set(run.summary)
 
     from excolor import report  # on demand, for any study in any storage
 
