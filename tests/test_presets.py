@@ -48,9 +48,9 @@ def test_csv_schedule_runs_and_warns_on_known_unselected(shared_dir, caplog):
 
 
 @pytest.mark.parametrize("sweep, objectives", [
-    ("pareto", {"collateral_mse": "minimize", "red_mse": "maximize"}),
+    ("pareto", {"log10_collateral_mse": "minimize", "red_mse": "maximize"}),
     ("selectivity", {"log_selectivity": "maximize"}),
-    ("pareto_wide", {"collateral_mse": "minimize", "red_mse": "maximize"}),
+    ("pareto_wide", {"log10_collateral_mse": "minimize", "red_mse": "maximize"}),
 ])
 def test_sweep_presets_set_exactly_their_objectives(sweep, objectives):
     config = compose_config([f"sweep={sweep}"])

@@ -46,6 +46,8 @@ def check_records(cwd: Path, storage: str, expected_trials: int) -> None:
     """Every trial number has exactly one directory, holding exactly that trial's results."""
     study = optuna.load_study(study_name=STUDY, storage=storage)
     trials = study.trials
+    objectives = study.metric_names  # the sweep's objectives, each a key of metrics.json
+    assert objectives == ["log10_collateral_mse", "red_mse"]
     assert sorted(t.number for t in trials) == list(range(expected_trials))
     assert all(t.state == TrialState.COMPLETE for t in trials), [t.state for t in trials]
     sweep_dir = cwd / "multirun" / STUDY
@@ -57,7 +59,7 @@ def check_records(cwd: Path, storage: str, expected_trials: int) -> None:
         assert Path(trial.user_attrs[Attr.OUTPUT_DIR]) == directory.resolve()
         assert json.loads((directory / TRIAL_FILE).read_text())["number"] == trial.number
         metrics = json.loads((directory / "metrics.json").read_text())
-        assert [metrics["collateral_mse"], metrics["red_mse"]] == trial.values  # nothing overwritten
+        assert [metrics[name] for name in objectives] == trial.values  # nothing overwritten
         assert metrics["collateral_mse"] == trial.user_attrs["collateral_mse"]
         config = yaml.safe_load((directory / ".hydra" / "config.yaml").read_text())
         assert config["trial"]["number"] == trial.number
@@ -66,7 +68,7 @@ def check_records(cwd: Path, storage: str, expected_trials: int) -> None:
             for part in key.split("."):
                 node = node[part]
             assert node == pytest.approx(value)
-        values[trial.number] = [metrics["collateral_mse"], metrics["red_mse"]]
+        values[trial.number] = [metrics[name] for name in objectives]
     true_front = sorted(n for n, v in values.items() if not any(dominated(v, w) for w in values.values()))
     written = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert sorted(t["number"] for t in written["pareto_front"]) == true_front
