@@ -42,3 +42,16 @@ def test_bad_input_keeps_its_exit_status(tmp_path):
 def test_workers_start_early_only_when_the_command_line_asks(argv, expected, monkeypatch):
     monkeypatch.setattr("excolor.pool.available_cpus", lambda: 2)
     assert wants_workers(argv) is expected
+
+
+def test_an_offline_wandb_run_is_complete_after_the_fast_exit(tmp_path, monkeypatch):
+    """W&B finishes its run in its own exit handler; the fast exit comes after it, not instead of it."""
+    from wandb_records import read_run
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    done = console([*[o for o in FAST if not o.startswith("logger=")], "logger=wandb", "hydra.run.dir=o"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (run_dir,) = (tmp_path / "o" / "wandb").glob("offline-run-*")
+    run = read_run(run_dir)
+    assert run.exit_code == 0 and "collateral_mse" in run.summary and run.history
