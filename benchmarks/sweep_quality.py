@@ -132,14 +132,13 @@ def sweep(args: argparse.Namespace, work: Path, sampler: str, seed: int, first_i
         wall = math.nan
     else:
         wall = run(cmd, work / f"{name}.log")
-    study = optuna.load_study(study_name=name, storage=f"sqlite:///{db}")
-    trials = study.trials
+    trials = optuna.load_study(study_name=name, storage=f"sqlite:///{db}").trials
     if len(trials) != args.trials:
         sys.exit(f"{db}: {len(trials)} trials, not --trials {args.trials}; use another --workdir")
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    # objectives: collateral (log10_collateral_mse since the log objective, collateral_mse in studies before), red_mse
-    in_decades = (study.metric_names or [""])[0].startswith("log10_")
-    coll_red = [(10 ** t.values[0] if in_decades else t.values[0], t.values[1]) for t in complete]
+    # Each trial's own aggregated metrics (its user attributes), whatever form the objectives took
+    # (log10_collateral_mse now, collateral_mse in studies made before).
+    coll_red = [(t.user_attrs["collateral_mse"], t.user_attrs["red_mse"]) for t in complete]
     hv = hypervolume_2d([(math.log10(c), r) for c, r in coll_red if c > 0])
     eligible = [c for c, r in coll_red if r >= red_floor]
     batches: dict[int, list[np.ndarray]] = {}
