@@ -14,6 +14,7 @@ import pickle
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from typing import Sequence, TypeVar
 
 T = TypeVar("T")
@@ -67,13 +68,29 @@ def split(items: Sequence[T], parts: int) -> list[list[T]]:
     return runs
 
 
-def _init_worker() -> None:
+def _init_worker(owner: Connection) -> None:
     """Workers leave Ctrl-C to the launcher (which stops them) and use one torch thread each, so
-    `processes` workers share the cores instead of oversubscribing them during evaluation."""
+    `processes` workers share the cores instead of oversubscribing them during evaluation; each
+    ends itself once `owner` (the read end of a pipe only the pool's process writes to) closes."""
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
+    threading.Thread(target=_exit_with_owner, args=(owner,), name="excolor-owner-watch", daemon=True).start()
+
+
+def _exit_with_owner(owner: Connection) -> None:
+    """End this worker once the pool's process is gone: the kernel closes its end of the pipe however
+    it ended, even while it is an unreaped zombie (a pid check would wait for that).
+
+    Why: a sweep killed outright (kill -9, the OOM killer) cannot stop its workers, and they would
+    wait on their task queue forever (each holds both ends of it), keeping the forkserver alive too:
+    measured, a killed sweep left its forkserver and both workers running indefinitely."""
+    try:
+        owner.recv()  # nothing is ever sent: this returns only by the pipe closing
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
 
 
 def _train(payload: bytes) -> bytes:
@@ -102,6 +119,8 @@ class TrainingPool:
     def __init__(self, processes: int) -> None:
         self.processes = processes
         self._executor: ProcessPoolExecutor | None = None
+        self._owner_pipe: tuple[Connection, Connection] | None = None
+        """(read end for the workers, write end kept here): its closing, this process gone, ends them."""
         self._others: set[multiprocessing.process.BaseProcess] = set()
         """Child processes that existed before the pool: whatever else is a child later is a worker."""
 
@@ -112,7 +131,9 @@ class TrainingPool:
         context = multiprocessing.get_context(START_METHOD)
         context.set_forkserver_preload(PRELOAD)
         self._others = set(multiprocessing.active_children())
-        self._executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_init_worker)
+        self._owner_pipe = context.Pipe(duplex=False)  # workers start lazily: both ends stay until stop()
+        self._executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_init_worker,
+                                             initargs=(self._owner_pipe[0],))
         # Starting a worker waits for the forkserver's imports (seconds): a thread waits, not the sweep.
         threading.Thread(target=_warm, args=(self._executor, self.processes), daemon=True).start()
 
@@ -135,6 +156,9 @@ class TrainingPool:
             worker.kill()
         for worker in workers:
             worker.join(timeout=5)
+        for end in self._owner_pipe or ():
+            end.close()
+        self._owner_pipe = None
 
 
 def results(future: Future) -> list:

@@ -167,3 +167,37 @@ def test_ctrl_c_stops_the_workers_and_marks_every_trial_interrupted(tmp_path):
         time.sleep(0.2)
     else:
         pytest.fail("a process of the sweep outlived it")
+
+
+OWNER_KILLED = """
+import multiprocessing, os, signal, sys, time
+from excolor.pool import TrainingPool
+if __name__ == "__main__":
+    pool = TrainingPool(2)
+    pool.start()
+    deadline = time.time() + 60
+    while len(multiprocessing.active_children()) < 2 and time.time() < deadline:  # both workers started
+        time.sleep(0.1)
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no exit handler, no pool.stop(): as kill -9 or the OOM killer
+"""
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_end_when_the_process_owning_them_is_killed(tmp_path):
+    done = subprocess.run([sys.executable, "-c", OWNER_KILLED], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    workers = [int(pid) for pid in done.stdout.split()]
+    assert len(workers) == 2, done.stdout
+    deadline = time.time() + 15
+    while any(running(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(running(pid) for pid in workers), "workers outlived the killed sweep"
