@@ -42,6 +42,9 @@ SWEEP = "pareto_wide"
 REFERENCE = (0.0, 0.0)
 """Hypervolume reference point (log10 collateral_mse, red_mse): collateral 1.0, nothing deleted."""
 SAMPLER_GROUP = "hydra/sweeper/sampler"
+RACE = "+race"
+"""A candidate `SAMPLER+raceK` sweeps with `hydra.launcher.race_seeds=K` (excolor/racing.py); a plain
+`SAMPLER` with no race, whatever the launcher's default."""
 
 
 def hypervolume_2d(points: list[tuple[float, float]], reference: tuple[float, float] = REFERENCE) -> float:
@@ -73,8 +76,8 @@ def pairwise(points: list[np.ndarray]) -> tuple[float, float]:
     return statistics.fmean(dists), min(dists)
 
 
-def sampler_choice(overrides: list[str]) -> tuple[str, int]:
-    """The preset's sampler (config name) and how many trials it draws at random before it learns."""
+def sampler_choice(overrides: list[str], seeds_per_trial: int) -> tuple[str, int]:
+    """The preset's candidate (sampler option, +raceK when it races) and how many trials it draws at random before it learns."""
     from hydra import compose, initialize_config_dir
 
     from excolor.config import CONF_DIR, register_schema
@@ -84,7 +87,9 @@ def sampler_choice(overrides: list[str]) -> tuple[str, int]:
         cfg = compose("config", overrides=overrides, return_hydra_config=True)
     node = cfg.hydra.sweeper.sampler
     startup = node.get("n_startup_trials") or node.get("population_size") or 0
-    return cfg.hydra.runtime.choices[SAMPLER_GROUP], int(startup)
+    race = cfg.hydra.launcher.get("race_seeds")
+    racing = race and seeds_per_trial > race  # the launcher races only trials with seeds beyond the first ones
+    return cfg.hydra.runtime.choices[SAMPLER_GROUP] + (f"{RACE}{race}" if racing else ""), int(startup)
 
 
 @dataclass
@@ -99,6 +104,8 @@ class SweepResult:
     first_min: float
     later_mean: float
     later_min: float
+    n_trials: int  # within the member-run budget
+    n_pruned: int
     extra: dict = field(default_factory=dict)
 
 
@@ -119,22 +126,45 @@ def preset_red(args: argparse.Namespace, work: Path) -> dict:
             "command": " ".join(cmd)}
 
 
-def sweep(args: argparse.Namespace, work: Path, sampler: str, seed: int, first_informed: int,
+def race_of(candidate: str) -> tuple[str, int | None]:
+    """(sampler option, race_seeds or None) of a candidate name such as `batch_tpe+race2`."""
+    sampler, _, race = candidate.partition(RACE)
+    return sampler, (int(race) if race else None)
+
+
+def within_budget(trials: list[FrozenTrial], batch: int, budget: int, seeds_per_trial: int) -> list[FrozenTrial]:
+    """The trials of the whole batches, in the order the sweep ran them, whose member-runs (trial x seed
+    trainings, pruned trials counting the seeds they ran) fit in `budget`."""
+    kept, spent = [], 0
+    for start in range(0, len(trials), batch):
+        chunk = trials[start:start + batch]
+        cost = sum(len(t.user_attrs.get("seeds") or range(seeds_per_trial)) for t in chunk)
+        if spent + cost > budget:
+            break
+        kept, spent = kept + chunk, spent + cost
+    return kept
+
+
+def sweep(args: argparse.Namespace, work: Path, candidate: str, seed: int, first_informed: int,
           red_floor: float) -> SweepResult:
-    name = f"{sampler}-s{seed}"
+    name = f"{candidate}-s{seed}"
     db = work / f"{name}.db"
+    sampler, race = race_of(candidate)
+    budget = args.trials * args.seeds_per_trial  # member-runs: the same for every candidate
+    n_trials = args.trials if race is None else args.race_trials or math.ceil(budget / race)
     cmd = [sys.executable, "-m", "excolor.train", "-m", *common(args), f"sweep={SWEEP}", "hydra/launcher=batched",
            f"{SAMPLER_GROUP}={sampler}", f"hydra.sweeper.sampler.seed={seed}",
-           f"hydra.sweeper.n_trials={args.trials}", f"hydra.sweeper.n_jobs={args.batch}",
+           f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweeper.n_jobs={args.batch}",
            f"hydra.sweeper.storage='sqlite:///{db}'", f"hydra.sweeper.study_name={name}",
-           f"hydra.sweep.dir={work / name}"]
+           f"hydra.sweep.dir={work / name}", f"hydra.launcher.race_seeds={'null' if race is None else race}"]
     if args.reuse and db.exists():  # measured by an earlier run in this --workdir (its wall time is not known here)
         wall = math.nan
     else:
         wall = run(cmd, work / f"{name}.log")
-    trials = optuna.load_study(study_name=name, storage=f"sqlite:///{db}").trials
-    if len(trials) != args.trials:
-        sys.exit(f"{db}: {len(trials)} trials, not --trials {args.trials}; use another --workdir")
+    ran = sorted(optuna.load_study(study_name=name, storage=f"sqlite:///{db}").trials, key=lambda t: t.number)
+    if len(ran) != n_trials:
+        sys.exit(f"{db}: {len(ran)} trials, not {n_trials}; use another --workdir")
+    trials = within_budget(ran, args.batch, budget, args.seeds_per_trial)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     # Each trial's own aggregated metrics (its user attributes), whatever form the objectives took
     # (log10_collateral_mse now, collateral_mse in studies made before).
@@ -148,10 +178,11 @@ def sweep(args: argparse.Namespace, work: Path, sampler: str, seed: int, first_i
     diversity = {i: pairwise(points) for i, points in batches.items() if len(points) > 1}
     later = [diversity[i] for i in sorted(diversity) if i >= first_informed]
     first = diversity.get(first_informed, (math.nan, math.nan))
-    return SweepResult(sampler, seed, wall, hv, min(eligible, default=math.nan),
+    return SweepResult(candidate, seed, wall, hv, min(eligible, default=math.nan),
                        sum(t.state == TrialState.FAIL for t in trials), first[0], first[1],
                        statistics.median(m for m, _ in later) if later else math.nan,
                        statistics.median(n for _, n in later) if later else math.nan,
+                       len(trials), sum(t.state == TrialState.PRUNED for t in trials),
                        {"batch_diversity": {str(i): d for i, d in diversity.items()}})
 
 
@@ -163,7 +194,8 @@ def spread(values: list[float], fmt: str) -> str:
 
 
 COLUMNS = [("hv", ".3f"), ("best_coll", ".2e"), ("first_mean", ".2f"), ("first_min", ".3f"),
-           ("later_mean", ".2f"), ("later_min", ".3f"), ("wall_s", ".0f"), ("n_failed", ".0f")]
+           ("later_mean", ".2f"), ("later_min", ".3f"), ("wall_s", ".0f"), ("n_failed", ".0f"),
+           ("n_trials", ".0f"), ("n_pruned", ".0f")]
 
 
 def write_json(args: argparse.Namespace, preset: dict, results: list[SweepResult]) -> None:
@@ -178,7 +210,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10, help="trials per batch (hydra.sweeper.n_jobs)")
     parser.add_argument("--sampler-seeds", default="0,1,2", help="comma-separated hydra.sweeper.sampler.seed values")
     parser.add_argument("--samplers", default=None,
-                        help="comma-separated hydra/sweeper/sampler options (default: the preset's, random, batch_nsgaii)")
+                        help="comma-separated hydra/sweeper/sampler options, each optionally +raceK to race over seeds "
+                             "(hydra.launcher.race_seeds=K), e.g. batch_tpe+race2 (default: the preset's, random, batch_nsgaii)")
+    parser.add_argument("--race-trials", type=int,
+                        help="trials a SAMPLER+raceK sweep runs (default: budget / K, the most that can fit); "
+                             "only whole batches within the budget of --trials x --seeds-per-trial member-runs count")
     parser.add_argument("--steps", type=int, help="schedule.n_steps, for quick smoke runs (default: the preset's)")
     parser.add_argument("--workdir", type=Path, help="keep studies and logs here (default: a temporary dir)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
@@ -187,8 +223,8 @@ def main() -> None:
                              "e.g. to add a sampler to an earlier comparison (their wall time shows as nan)")
     args = parser.parse_args()
 
-    default, startup = sampler_choice([f"experiment={EXPERIMENT}", f"sweep={SWEEP}",
-                                       f"hydra.sweeper.n_jobs={args.batch}"])
+    default, startup = sampler_choice([f"experiment={EXPERIMENT}", f"sweep={SWEEP}", "hydra/launcher=batched",
+                                       f"hydra.sweeper.n_jobs={args.batch}"], args.seeds_per_trial)
     samplers = args.samplers.split(",") if args.samplers else [default, "random", "batch_nsgaii"]
     if "random" not in samplers:
         samplers.append("random")
@@ -212,6 +248,7 @@ def main() -> None:
                 write_json(args, preset, results)
             print(f"  {sampler:>13} seed {seed}: hv={r.hv:.3f} best_coll={r.best_coll:.3g} "
                   f"first_min={r.first_min:.3f} later_min={r.later_min:.3f} failed={r.n_failed} "
+                  f"trials={r.n_trials} pruned={r.n_pruned} "
                   f"{r.wall_s:.0f} s", flush=True)
 
     print(f"\nhv: reference (log10 collateral_mse, red_mse) = {REFERENCE}; best_coll: red_mse >= "

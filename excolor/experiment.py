@@ -51,6 +51,7 @@ class TrialResult:
     model: ColorMLP | None = None
     history: list[dict[str, float]] = field(default_factory=list)
     wall_s: float = 0.0
+    pruned: str | None = None  # why a race over seeds stopped it after its first seeds (excolor/racing.py)
 
     @property
     def first_report(self) -> MemberReport | None:

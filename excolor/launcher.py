@@ -8,13 +8,17 @@ fails alone; the rest of the batch still trains. The sweep command stays the sam
 `processes` (null: the CPUs this process may use) splits each stack group into that many sub-stacks of
 whole trials, trained side by side in worker processes (excolor/pool.py) kept for the whole sweep; a
 member trains bit-identically in any sub-stack, so the split changes wall time, not results.
+
+`race_seeds` (default 2; null: off) races over seeds when trials have more seeds than that: every
+trial trains on its first `race_seeds`, then only the trials that the study's front (`front`, handed
+over by the sweeper before each batch) does not dominate train on the rest (excolor/racing.py).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
@@ -22,17 +26,21 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from excolor import status
-from excolor.experiment import stack_key
+from excolor.experiment import TrialResult, run_trials, stack_key
 from excolor.pool import TrainingPool, available_cpus, results, split
-from excolor.runner import PreparedTrial, Trained, prepare_trial, run_prepared
+from excolor.racing import Front, first_and_rest, merged, races
+from excolor.runner import (PreparedTrial, Trained, prepare_trial, quiet_libraries, run_prepared,
+                            trial_failure)
 
 
 class BatchedLauncher(Launcher):
-    def __init__(self, processes: int | None = None) -> None:
+    def __init__(self, processes: int | None = None, race_seeds: int | None = None) -> None:
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.processes = processes  # checked by the sweeper's preflight (excolor/preflight.py)
         self.pool: TrainingPool | None = None
+        self.race_seeds = race_seeds  # checked by the sweeper's preflight, like processes
+        self.front: Front | None = None  # the sweeper's, before each batch; None: nothing to race against
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config, self.hydra_context = config, hydra_context
@@ -63,12 +71,11 @@ class BatchedLauncher(Launcher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         returns = [self._prepare(o, initial_job_idx + i) for i, o in enumerate(job_overrides)]
         ready = [r for r in returns if r.status == JobStatus.COMPLETED]
-        groups: dict[str, list[JobReturn]] = {}
-        for ret in ready:  # trials that differ in shape (model, data, regularizer set) train apart
-            prepared: PreparedTrial = ret.return_value
-            groups.setdefault(stack_key(prepared.config, prepared.sheet), []).append(ret)
         workers = self._workers() or 1
-        stacks = [stack for group in groups.values() for stack in split(group, workers)]
+        if self.racing(ready):
+            self.train_racing(ready, workers)
+            return returns
+        stacks = stacked(ready, workers, lambda ret: ret.return_value)
         if workers == 1 or len(stacks) == 1:
             for stack in stacks:
                 self._finish(stack, None)
@@ -101,6 +108,72 @@ class BatchedLauncher(Launcher):
         if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):  # a worker died (e.g. OOM-killed)
             self.stop_pool()  # its trials failed with that reason; the next batch gets fresh workers
 
+    def racing(self, ready: list[JobReturn]) -> bool:
+        """Whether this batch races: a race is configured, there is a front to lose to (the first batch of a
+        study has none: it trains in one stage) and some trial has seeds beyond the first ones."""
+        return bool(self.race_seeds) and self.front is not None and bool(self.front.trials) and any(
+            races(r.return_value, self.race_seeds) for r in ready)
+
+    def train_racing(self, ready: list[JobReturn], workers: int) -> None:
+        """Every trial on its first seeds; the ones no front trial dominates on the rest; then each
+        trial's outputs and outcome, as `_finish` writes them without racing."""
+        front, first_seeds = self.front, self.race_seeds
+        assert front is not None and first_seeds is not None
+        dirs = [r.return_value.output_dir for r in ready]
+        finished = 0
+        try:
+            for output_dir in dirs:
+                status.mark(output_dir, "running")
+            trials: list[PreparedTrial] = [r.return_value for r in ready]
+            stages = [first_and_rest(t, first_seeds) for t in trials]
+            first = self._fit([head for head, _ in stages], workers)
+            going = [i for i, (result, (_, rest)) in enumerate(zip(first, stages))
+                     if rest is not None and isinstance(result, TrialResult) and trial_failure(result) is None
+                     and front.verdict(result) is None]
+            for i, (result, (_, more)) in enumerate(zip(first, stages)):
+                if i not in going and more is not None and isinstance(result, TrialResult) \
+                        and trial_failure(result) is None:
+                    result.pruned = front.verdict(result)  # its K-seed record is complete as it stands
+            rest = self._fit([stages[i][1] for i in going], workers)
+            final: list[TrialResult | BaseException] = list(first)
+            for i, result in zip(going, rest):
+                head = first[i]
+                assert isinstance(head, TrialResult)
+                final[i] = merged(trials[i], head, result) if isinstance(result, TrialResult) else result
+            print(f"[excolor] race: {len(going)} of {len(trials)} trials go on past their first {first_seeds} "
+                  "seeds; the rest end PRUNED", flush=True)
+            for ret, result in zip(ready, final):
+                self._finish([ret], lambda result=result: [_value(result)])
+                finished += 1
+        except BaseException as error:  # Ctrl-C / SIGTERM: no worker outlives the launcher
+            self.stop_pool()
+            if isinstance(error, KeyboardInterrupt):
+                status.mark_interrupted(dirs[finished:])
+            raise
+
+    def _fit(self, trials: list[PreparedTrial], workers: int) -> list[TrialResult | BaseException]:
+        """Train `trials` (stacked by shape, split over the workers); each one's result, in order, or the
+        exception that failed its stack."""
+        stacks = stacked(trials, workers, lambda t: t)
+        if any(t.config.outputs.quiet for t in trials):
+            quiet_libraries()
+        if workers == 1 or len(stacks) <= 1:
+            outcomes = [_attempt(lambda stack=stack: run_trials(
+                [t.config for t in stack], sheets=[t.sheet for t in stack], regularizers=stack[0].regularizers))
+                for stack in stacks]
+        else:
+            if self.pool is None:
+                self.pool = TrainingPool(workers)
+            futures = [self.pool.submit(stack) for stack in stacks]
+            outcomes = [_attempt(lambda future=future: results(future)) for future in futures]
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):
+                self.stop_pool()  # its trials failed with that reason; the next stage gets fresh workers
+        by_trial: dict[int, TrialResult | BaseException] = {}
+        for stack, outcome in zip(stacks, outcomes):
+            for k, trial in enumerate(stack):
+                by_trial[id(trial)] = outcome if isinstance(outcome, BaseException) else outcome[k]
+        return [by_trial[id(t)] for t in trials]
+
     def stop_pool(self) -> None:
         """Kill the workers now (Ctrl-C, a dead worker); the next batch starts fresh ones."""
         if self.pool is not None:
@@ -119,3 +192,27 @@ class BatchedLauncher(Launcher):
             ret.return_value = outcome  # a TrialOutcome, or the exception (JobReturn re-raises it)
             if isinstance(outcome, BaseException):
                 ret.status = JobStatus.FAILED
+
+
+def stacked(items: list, workers: int, prepared_of: Callable[[Any], PreparedTrial]) -> list[list]:
+    """Items grouped by what must be equal to train together (model, data, regularizer set), each group
+    split into at most `workers` sub-stacks of whole trials."""
+    groups: dict[str, list] = {}
+    for item in items:
+        prepared = prepared_of(item)
+        groups.setdefault(stack_key(prepared.config, prepared.sheet), []).append(item)
+    return [stack for group in groups.values() for stack in split(group, workers)]
+
+
+def _attempt(train: Callable[[], list[TrialResult]]) -> list[TrialResult] | BaseException:
+    """A stack's results, or the exception that failed it (Ctrl-C still propagates)."""
+    try:
+        return train()
+    except Exception as error:
+        return error
+
+
+def _value(result: TrialResult | BaseException) -> TrialResult:
+    if isinstance(result, BaseException):
+        raise result
+    return result

@@ -19,6 +19,7 @@ class TrialOutcome:
     output_dir: str
     failure: str | None = None
     wall_s: float = 0.0
+    pruned: str | None = None  # why a race over seeds stopped it early (its seeds are the ones it ran)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

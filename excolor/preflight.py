@@ -20,7 +20,8 @@ def check_sweep(config: DictConfig, n_trials: Any, n_jobs: Any, max_failure_rate
     sweep = config.get("sweep") or {}
     launcher = OmegaConf.select(config, "hydra.launcher") or {}
     try:
-        check_sweep_counts(n_trials, n_jobs, sweep.get("total_trials"), max_failure_rate, launcher.get("processes"))
+        check_sweep_counts(n_trials, n_jobs, sweep.get("total_trials"), max_failure_rate, launcher.get("processes"),
+                           launcher.get("race_seeds"))
     except DomainError as error:
         raise ConfigError(str(error)) from None
     base = OmegaConf.masked_copy(config, [key for key in config if key != "hydra"])

@@ -117,7 +117,7 @@ def outcome_of(result: TrialResult, output_dir: Path) -> TrialOutcome:
     return TrialOutcome(objectives=[float(v) for v in result.objectives], metrics=dict(result.metrics),
                         seeds=[s.seed for s in result.seeds], seed_values=seed_values,
                         seed_failures=[s.failure for s in result.seeds], output_dir=str(output_dir),
-                        failure=trial_failure(result), wall_s=result.wall_s)
+                        failure=trial_failure(result), wall_s=result.wall_s, pruned=result.pruned)
 
 
 Trained = Callable[[], list[TrialResult]]

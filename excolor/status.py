@@ -1,4 +1,4 @@
-"""A run dir states its outcome in `status.json`: running, done, failed, rejected or interrupted.
+"""A run dir states its outcome in `status.json`: running, done, pruned, failed, rejected or interrupted.
 
 Written when training starts and rewritten when the run ends, with the reason and the time, so an
 unfinished dir says why it is unfinished. `metrics.json` still means "done" on its own.
@@ -18,7 +18,7 @@ from excolor import outputs
 from excolor.commands import NOTHING_RUN
 
 STATUS_FILE = "status.json"
-STATES = ("running", "done", "failed", "rejected", "interrupted")
+STATES = ("running", "done", "pruned", "failed", "rejected", "interrupted")
 _running: list[Path] = []
 """Run dirs this process has marked running and not yet closed (for the Ctrl-C message)."""
 
@@ -80,6 +80,8 @@ def mark_outcomes(output_dirs: Sequence[Path], outcomes: Sequence[Any]) -> None:
         reason = outcome.reason() if hasattr(outcome, "reason") else None
         if isinstance(outcome, BaseException) or reason:
             mark(output_dir, "failed", str(outcome) if isinstance(outcome, BaseException) else reason)
+        elif getattr(outcome, "pruned", None):
+            mark(output_dir, "pruned", outcome.pruned)
         else:
             mark(output_dir, "done")
 

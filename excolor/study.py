@@ -32,6 +32,7 @@ class Attr:
     """Names of the user attributes excolor keeps on an Optuna trial or study (one place for all readers)."""
 
     REASON = "fail_reason"
+    PRUNED_REASON = "pruned_reason"  # why a race over seeds stopped the trial (excolor/racing.py)
     OUTPUT_DIR = "output_dir"
     WORKER = "worker"  # "host:pid" of the sweep process that runs the trial
     HEARTBEAT = "heartbeat"  # unix time of that worker's last sign of life

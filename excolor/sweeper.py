@@ -32,6 +32,8 @@ from optuna.trial import TrialState
 from excolor.config import ConfigError
 from excolor.metric_names import FAILED_SEEDS, kept_on_trial
 from excolor.preflight import check_sweep
+from excolor.launcher import BatchedLauncher
+from excolor.racing import Front
 from excolor.outcome import TrialOutcome
 from excolor.space import SearchSpace, parse_space, short_name, weight_space
 from excolor.study import (Attr, Heartbeat, best_trials, claim_directory, fail_abandoned_trials, json_safe,
@@ -142,6 +144,12 @@ class ExcolorSweeper(Sweeper):
         print(f"[excolor] study {study.study_name!r} in {shown_url(url)}: {before} trial(s) so far; {goal}; "
               f"objectives {objectives}; trials in {sweep_dir}/<number>", flush=True)
         print(f"[excolor] space: {space.describe()}", flush=True)
+        first = self.launcher.race_seeds if isinstance(self.launcher, BatchedLauncher) else None
+        seeds = OmegaConf.select(config, "trial.seeds") or []
+        if first and len(seeds) > first:
+            print(f"[excolor] racing over seeds (hydra.launcher.race_seeds={first}): each trial trains on its first "
+                  f"{first} seeds, and on the rest only if no trial of the Pareto front dominates it (else PRUNED)",
+                  flush=True)
         self._loop(study, storage, url, space, sweep_dir, total, float(sweep.get("heartbeat_s", 20)))
 
     def _loop(self, study: optuna.Study, storage: Any, url: str, space: SearchSpace, sweep_dir: Path,
@@ -182,6 +190,8 @@ class ExcolorSweeper(Sweeper):
             if not runnable:
                 continue
             batch_started = time.perf_counter()
+            if isinstance(self.launcher, BatchedLauncher):
+                self.launcher.front = front_of(study)
             with Heartbeat(storage, study, [t.number for t, _ in runnable], heartbeat_s):
                 returns = self.launcher.launch([o for _, o in runnable], initial_job_idx=self.job_idx)
             self.job_idx += len(returns)
@@ -215,6 +225,13 @@ class ExcolorSweeper(Sweeper):
         if outcome is not None:
             for key, value in trial_attrs(outcome).items():
                 trial.set_user_attr(key, json_safe(value))
+        if outcome is not None and reason is None and outcome.pruned:
+            trial.set_user_attr(Attr.PRUNED_REASON, outcome.pruned)
+            _tell(study, trial, state=TrialState.PRUNED)
+            shown = "  ".join(f"{k}={v:.4g}" for k, v in zip(study.metric_names or [], outcome.objectives))
+            print(f"[excolor] trial {trial.number:>4} pruned  {_params(trial.params)}  {shown}  "
+                  f"({outcome.pruned})  {wall:.1f}s", flush=True)
+            return True
         if reason is not None or outcome is None:
             trial.set_user_attr(Attr.REASON, reason or "no outcome")
             _tell(study, trial, state=TrialState.FAIL)
@@ -264,6 +281,12 @@ class ExcolorSweeper(Sweeper):
             values = "  ".join(f"{n}={v:.4g}" for n, v in zip(study.metric_names or [], t.values))
             print(f"[excolor]   #{t.number:>4}  {_params(t.params)}  {values}", flush=True)
         print(f"[excolor] summary: {write_summary(study, sweep_dir)}", flush=True)
+
+
+def front_of(study: optuna.Study) -> Front:
+    """What the batch about to start races against: the study's front as it stands now (every worker's trials)."""
+    maximize = [d == optuna.study.StudyDirection.MAXIMIZE for d in study.directions]
+    return Front([(t.number, list(t.values)) for t in best_trials(study)], maximize)
 
 
 def _complete(study: optuna.Study) -> int:

@@ -150,9 +150,13 @@ def trial_summary(outcome: TrialOutcome | None, reason: str | None = None) -> di
     """A trial's record for its W&B summary: state, fail reason, seeds, per-seed values and spreads."""
     failed = reason is not None or (outcome is not None and outcome.failed)
     reason = reason or (outcome.reason() if outcome is not None else None)
-    summary: dict[str, Any] = {"trial_state": (TrialState.FAIL if failed else TrialState.COMPLETE).name}
+    pruned = None if failed or outcome is None else outcome.pruned
+    state = TrialState.FAIL if failed else TrialState.PRUNED if pruned else TrialState.COMPLETE
+    summary: dict[str, Any] = {"trial_state": state.name}
     if reason:
         summary[Attr.REASON] = reason
+    if pruned:
+        summary[Attr.PRUNED_REASON] = pruned
     if outcome is None:
         return summary
     summary[Attr.SEEDS] = outcome.seeds

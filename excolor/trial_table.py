@@ -60,7 +60,7 @@ def _spread(name: str) -> Callable[[FrozenTrial], object]:
 
 
 def _state(trial: FrozenTrial) -> str:
-    reason = trial.user_attrs.get(Attr.REASON)
+    reason = trial.user_attrs.get(Attr.REASON) or trial.user_attrs.get(Attr.PRUNED_REASON)
     return trial.state.name + (f" ({reason})" if reason else "")
 
 

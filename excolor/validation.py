@@ -140,6 +140,7 @@ SWEEPER_DOMAINS: dict[str, Domain] = {
     "hydra.sweeper.max_failure_rate": UNIT,
     "sweep.total_trials": integers(1, optional=True),
     "hydra.launcher.processes": integers(1, optional=True),  # the batched launcher's workers; null: the CPUs
+    "hydra.launcher.race_seeds": integers(1, optional=True),  # the batched launcher's race; null: no race
 }
 """The sweep's counts: zero or fewer would run nothing, or (n_jobs) ask for empty batches forever."""
 
@@ -228,11 +229,11 @@ def check_values(values: Mapping[str, Any], domains: Mapping[str, Domain]) -> No
 
 
 def check_sweep_counts(n_trials: Any, n_jobs: Any, total_trials: Any = None, max_failure_rate: Any = 0.0,
-                       processes: Any = None) -> None:
+                       processes: Any = None, race_seeds: Any = None) -> None:
     """The sweep's counts, before the study is opened: call from the sweeper."""
     check_values({"hydra.sweeper.n_trials": n_trials, "hydra.sweeper.n_jobs": n_jobs,
                   "sweep.total_trials": total_trials, "hydra.sweeper.max_failure_rate": max_failure_rate,
-                  "hydra.launcher.processes": processes}, SWEEPER_DOMAINS)
+                  "hydra.launcher.processes": processes, "hydra.launcher.race_seeds": race_seeds}, SWEEPER_DOMAINS)
 
 
 def check_run_name(name: Any) -> None:
