@@ -5,15 +5,19 @@
 
 Each sweep is the real CLI (`python -m excolor.train -m experiment=ex2_9_1 sweep=pareto_wide
 hydra/launcher=batched ...`) in a child process with its own SQLite study, read back with public
-Optuna APIs. The preset (`experiment=ex2_9_1`, no sweep) is run once on the same seeds. Per sampler,
-median [min-max] over sampler seeds of:
+Optuna APIs. The preset (`experiment=ex2_9_1`, no sweep) is run once on the same seeds. Every
+candidate gets the same budget of member-runs (one trial trained on one seed), --trials x
+--seeds-per-trial; a candidate `SAMPLER+raceK` races over seeds (`hydra.launcher.race_seeds=K`), so its
+pruned trials cost K and it fits more trials in the budget. Per candidate, median [min-max] over
+sampler seeds of:
 - hv: hypervolume of the Pareto front in (log10 collateral_mse, red_mse) against REFERENCE;
 - best_coll: the least collateral_mse among trials with red_mse >= the preset's;
 - diversity: pairwise distances between the proposals of one batch (log-scaled parameters in log10,
   linear ones scaled to [0, 1]): mean and nearest pair in the first batch after the default
   sampler's random start-up, and the median of the per-batch mean and nearest pair over all batches
   after it;
-- wall: seconds per sweep.
+- wall: seconds per sweep; budget_s: seconds from its first trial's start to the end of the last trial
+  within the member-run budget (a racing sweep runs past the budget; only whole batches within it count).
 The last line is `ratio: X`, the default sampler's median hv over random search's.
 """
 
@@ -106,6 +110,7 @@ class SweepResult:
     later_min: float
     n_trials: int  # within the member-run budget
     n_pruned: int
+    budget_s: float  # from the first trial's start to the last one's end, within the budget
     extra: dict = field(default_factory=dict)
 
 
@@ -145,6 +150,15 @@ def within_budget(trials: list[FrozenTrial], batch: int, budget: int, seeds_per_
     return kept
 
 
+def seconds_spent(trials: list[FrozenTrial]) -> float:
+    """Wall seconds the sweep took to run `trials` (start of the first to end of the last; no imports):
+    what a budget of member-runs cost in time, which racing (two training stages a batch) changes."""
+    ended = [t.datetime_complete for t in trials if t.datetime_complete is not None]
+    if not ended:
+        return math.nan
+    return (max(ended) - min(t.datetime_start for t in trials if t.datetime_start is not None)).total_seconds()
+
+
 def sweep(args: argparse.Namespace, work: Path, candidate: str, seed: int, first_informed: int,
           red_floor: float) -> SweepResult:
     name = f"{candidate}-s{seed}"
@@ -182,7 +196,7 @@ def sweep(args: argparse.Namespace, work: Path, candidate: str, seed: int, first
                        sum(t.state == TrialState.FAIL for t in trials), first[0], first[1],
                        statistics.median(m for m, _ in later) if later else math.nan,
                        statistics.median(n for _, n in later) if later else math.nan,
-                       len(trials), sum(t.state == TrialState.PRUNED for t in trials),
+                       len(trials), sum(t.state == TrialState.PRUNED for t in trials), seconds_spent(trials),
                        {"batch_diversity": {str(i): d for i, d in diversity.items()}})
 
 
@@ -195,7 +209,7 @@ def spread(values: list[float], fmt: str) -> str:
 
 COLUMNS = [("hv", ".3f"), ("best_coll", ".2e"), ("first_mean", ".2f"), ("first_min", ".3f"),
            ("later_mean", ".2f"), ("later_min", ".3f"), ("wall_s", ".0f"), ("n_failed", ".0f"),
-           ("n_trials", ".0f"), ("n_pruned", ".0f")]
+           ("n_trials", ".0f"), ("n_pruned", ".0f"), ("budget_s", ".0f")]
 
 
 def write_json(args: argparse.Namespace, preset: dict, results: list[SweepResult]) -> None:

@@ -9,7 +9,7 @@ fails alone; the rest of the batch still trains. The sweep command stays the sam
 whole trials, trained side by side in worker processes (excolor/pool.py) kept for the whole sweep; a
 member trains bit-identically in any sub-stack, so the split changes wall time, not results.
 
-`race_seeds` (default 2; null: off) races over seeds when trials have more seeds than that: every
+`race_seeds` (default null: off) races over seeds when trials have more seeds than that: every
 trial trains on its first `race_seeds`, then only the trials that the study's front (`front`, handed
 over by the sweeper before each batch) does not dominate train on the rest (excolor/racing.py).
 """

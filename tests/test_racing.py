@@ -18,7 +18,7 @@ from tests.conftest import FAST, compose_config, run_cli
 STUDY = "pareto-ex2_9_1"
 RACING = ["-m", "experiment=ex2_9_1", "sweep=pareto", *FAST, "hydra.sweeper.sampler.seed=0",
           "hydra/launcher=batched", "hydra.launcher.processes=1", "hydra.sweeper.n_jobs=2",
-          "hydra.sweeper.n_trials=2", "trial.seeds=[0,1,2]"]  # the launcher races by default: race_seeds=2
+          "hydra.sweeper.n_trials=2", "trial.seeds=[0,1,2]", "hydra.launcher.race_seeds=2"]
 
 
 def racing_sweep(tmp_path, *extra, timeout=300):
