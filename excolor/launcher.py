@@ -127,13 +127,13 @@ class BatchedLauncher(Launcher):
             trials: list[PreparedTrial] = [r.return_value for r in ready]
             stages = [first_and_rest(t, first_seeds) for t in trials]
             first = self._fit([head for head, _ in stages], workers)
-            going = [i for i, (result, (_, rest)) in enumerate(zip(first, stages))
-                     if rest is not None and isinstance(result, TrialResult) and trial_failure(result) is None
-                     and front.verdict(result) is None]
+            going = []
             for i, (result, (_, more)) in enumerate(zip(first, stages)):
-                if i not in going and more is not None and isinstance(result, TrialResult) \
-                        and trial_failure(result) is None:
-                    result.pruned = front.verdict(result)  # its K-seed record is complete as it stands
+                if more is None or not isinstance(result, TrialResult) or trial_failure(result) is not None:
+                    continue  # it ran all its seeds, or it failed: its record is complete as it stands
+                result.pruned = front.verdict(result)
+                if result.pruned is None:
+                    going.append(i)
             rest = self._fit([stages[i][1] for i in going], workers)
             final: list[TrialResult | BaseException] = list(first)
             for i, result in zip(going, rest):
