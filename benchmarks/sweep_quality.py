@@ -38,6 +38,7 @@ import optuna
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from excolor.study import Attr
 from shape_study import run  # beside this file (run as a script): one way to run a CLI step
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +144,7 @@ def within_budget(trials: list[FrozenTrial], batch: int, budget: int, seeds_per_
     kept, spent = [], 0
     for start in range(0, len(trials), batch):
         chunk = trials[start:start + batch]
-        cost = sum(len(t.user_attrs.get("seeds") or range(seeds_per_trial)) for t in chunk)
+        cost = sum(len(t.user_attrs.get(Attr.SEEDS) or range(seeds_per_trial)) for t in chunk)
         if spent + cost > budget:
             break
         kept, spent = kept + chunk, spent + cost
@@ -286,6 +287,7 @@ def main() -> None:
         print(f"first informed batch, nearest pair: {name} {nearest[name]:.3f} vs random "
               f"{nearest['random']:.3f} (at least half: {'yes' if nearest[name] >= nearest['random'] / 2 else 'no'})")
         print(f"ratio: {statistics.median(hv[name]) / statistics.median(hv['random']):.2f}")
+
 
 if __name__ == "__main__":
     main()

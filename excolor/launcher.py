@@ -26,10 +26,10 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from excolor import status
-from excolor.experiment import TrialResult, run_trials, stack_key
+from excolor.experiment import TrialResult, stack_key
 from excolor.pool import TrainingPool, available_cpus, results, split
 from excolor.racing import Front, first_and_rest, merged, races
-from excolor.runner import (PreparedTrial, Trained, prepare_trial, quiet_libraries, run_prepared,
+from excolor.runner import (PreparedTrial, Trained, prepare_trial, quiet_libraries, run_prepared, train,
                             trial_failure)
 
 
@@ -85,8 +85,7 @@ class BatchedLauncher(Launcher):
 
     def train_in_workers(self, stacks: list[list[JobReturn]], workers: int) -> None:
         """Every sub-stack goes to the pool at once; results are written in order as they arrive."""
-        if self.pool is None:
-            self.pool = TrainingPool(workers)
+        pool = self._pool(workers)
         futures: list[Future] = []
         dirs = [[r.return_value.output_dir for r in stack] for stack in stacks]
         finished = 0
@@ -94,9 +93,9 @@ class BatchedLauncher(Launcher):
             for stack, stack_dirs in zip(stacks, dirs):
                 for output_dir in stack_dirs:
                     status.mark(output_dir, "running")
-                futures.append(self.pool.submit([r.return_value for r in stack]))
+                futures.append(pool.submit([r.return_value for r in stack]))
             print(f"[excolor] batch of {sum(map(len, stacks))} trials: {len(stacks)} sub-stacks on "
-                  f"{min(self.pool.processes, len(stacks))} worker processes", flush=True)
+                  f"{min(pool.processes, len(stacks))} worker processes", flush=True)
             for stack, future in zip(stacks, futures):
                 self._finish(stack, lambda future=future: results(future))
                 finished += 1
@@ -105,8 +104,7 @@ class BatchedLauncher(Launcher):
             if isinstance(error, KeyboardInterrupt):
                 status.mark_interrupted([d for stack_dirs in dirs[finished:] for d in stack_dirs])
             raise
-        if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):  # a worker died (e.g. OOM-killed)
-            self.stop_pool()  # its trials failed with that reason; the next batch gets fresh workers
+        self._stop_if_broken(futures)
 
     def racing(self, ready: list[JobReturn]) -> bool:
         """Whether this batch races: a race is configured, there is a front to lose to (the first batch of a
@@ -158,21 +156,28 @@ class BatchedLauncher(Launcher):
         if any(t.config.outputs.quiet for t in trials):
             quiet_libraries()
         if workers == 1 or len(stacks) <= 1:
-            outcomes = [_attempt(lambda stack=stack: run_trials(
-                [t.config for t in stack], sheets=[t.sheet for t in stack], regularizers=stack[0].regularizers))
-                for stack in stacks]
+            outcomes = [_attempt(lambda stack=stack: train(stack)) for stack in stacks]
         else:
-            if self.pool is None:
-                self.pool = TrainingPool(workers)
-            futures = [self.pool.submit(stack) for stack in stacks]
+            pool = self._pool(workers)
+            futures = [pool.submit(stack) for stack in stacks]
             outcomes = [_attempt(lambda future=future: results(future)) for future in futures]
-            if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):
-                self.stop_pool()  # its trials failed with that reason; the next stage gets fresh workers
+            self._stop_if_broken(futures)
         by_trial: dict[int, TrialResult | BaseException] = {}
         for stack, outcome in zip(stacks, outcomes):
             for k, trial in enumerate(stack):
                 by_trial[id(trial)] = outcome if isinstance(outcome, BaseException) else outcome[k]
         return [by_trial[id(t)] for t in trials]
+
+    def _pool(self, workers: int) -> TrainingPool:
+        """The sweep's worker pool (started in `setup`), or a new one after `stop_pool`."""
+        if self.pool is None:
+            self.pool = TrainingPool(workers)
+        return self.pool
+
+    def _stop_if_broken(self, futures: list[Future]) -> None:
+        """A worker died (e.g. OOM-killed): its trials failed with that reason; the next fit gets fresh workers."""
+        if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):
+            self.stop_pool()
 
     def stop_pool(self) -> None:
         """Kill the workers now (Ctrl-C, a dead worker); the next batch starts fresh ones."""

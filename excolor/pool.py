@@ -44,11 +44,16 @@ def prestart(argv: Sequence[str]) -> None:
 
 def _start_forkserver() -> None:
     """Starting any process through the forkserver context starts the (one, shared) forkserver."""
-    context = multiprocessing.get_context(START_METHOD)
-    context.set_forkserver_preload(PRELOAD)
-    probe = context.Process(target=os.getpid)
+    probe = _context().Process(target=os.getpid)
     probe.start()
     probe.join()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """The forkserver context, its server to preload torch and Lightning (whichever call starts it first)."""
+    context = multiprocessing.get_context(START_METHOD)
+    context.set_forkserver_preload(PRELOAD)
+    return context
 
 
 def available_cpus() -> int:
@@ -128,8 +133,7 @@ class TrainingPool:
         """Start the workers now, without waiting: their imports overlap the sweep's own set-up."""
         if self._executor is not None:
             return
-        context = multiprocessing.get_context(START_METHOD)
-        context.set_forkserver_preload(PRELOAD)
+        context = _context()
         self._others = set(multiprocessing.active_children())
         self._owner_pipe = context.Pipe(duplex=False)  # workers start lazily: both ends stay until stop()
         self._executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_init_worker,

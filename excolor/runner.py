@@ -120,6 +120,13 @@ def outcome_of(result: TrialResult, output_dir: Path) -> TrialOutcome:
                         failure=trial_failure(result), wall_s=result.wall_s, pruned=result.pruned)
 
 
+def train(trials: list[PreparedTrial], logger: Any = None, progress: bool = False) -> list[TrialResult]:
+    """Fit and evaluate prepared trials as one stacked model, in this process (their checked configs,
+    dopesheets and the first trial's regularizers: nothing is built twice)."""
+    return run_trials([t.config for t in trials], logger=logger, progress=progress,
+                      sheets=[t.sheet for t in trials], regularizers=trials[0].regularizers)
+
+
 Trained = Callable[[], list[TrialResult]]
 """The trials' results when another process trained them (the batched launcher's workers)."""
 
@@ -150,8 +157,7 @@ def _run_prepared(trials: list[PreparedTrial], live: bool = False, trained: Trai
         if trained is not None:
             results = trained()
         else:
-            results = run_trials([t.config for t in trials], logger=live_logger, progress=progress,
-                                 sheets=[t.sheet for t in trials], regularizers=trials[0].regularizers)
+            results = train(trials, logger=live_logger, progress=progress)
     except BaseException as error:
         finish_logger(live_logger, None, trials[0].output_dir, reason=f"{type(error).__name__}: {error}")
         raise

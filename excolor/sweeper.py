@@ -87,6 +87,11 @@ def _params(params: dict[str, Any]) -> str:
                     for k, v in params.items())
 
 
+def _values(study: optuna.Study, outcome: TrialOutcome) -> str:
+    """A trial's objectives, named: `log10_collateral_mse=-3.42  red_mse=0.3438`."""
+    return "  ".join(f"{k}={v:.4g}" for k, v in zip(study.metric_names or [], outcome.objectives))
+
+
 def _duration(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
@@ -228,8 +233,7 @@ class ExcolorSweeper(Sweeper):
         if outcome is not None and reason is None and outcome.pruned:
             trial.set_user_attr(Attr.PRUNED_REASON, outcome.pruned)
             _tell(study, trial, state=TrialState.PRUNED)
-            shown = "  ".join(f"{k}={v:.4g}" for k, v in zip(study.metric_names or [], outcome.objectives))
-            print(f"[excolor] trial {trial.number:>4} pruned  {_params(trial.params)}  {shown}  "
+            print(f"[excolor] trial {trial.number:>4} pruned  {_params(trial.params)}  {_values(study, outcome)}  "
                   f"({outcome.pruned})  {wall:.1f}s", flush=True)
             return True
         if reason is not None or outcome is None:
@@ -238,8 +242,7 @@ class ExcolorSweeper(Sweeper):
             print(f"[excolor] trial {trial.number:>4} FAILED  {_params(trial.params)}  {reason}", flush=True)
             return False
         _tell(study, trial, outcome.objectives)
-        shown = "  ".join(f"{k}={v:.4g}" for k, v in zip(study.metric_names or [], outcome.objectives))
-        print(f"[excolor] trial {trial.number:>4} done  {_params(trial.params)}  {shown}  "
+        print(f"[excolor] trial {trial.number:>4} done  {_params(trial.params)}  {_values(study, outcome)}  "
               f"{FAILED_SEEDS}={outcome.metrics.get(FAILED_SEEDS, 0):.0f}  {wall:.1f}s", flush=True)
         return True
 
