@@ -4,7 +4,8 @@ A trial's identity is (storage, study, Optuna trial number), everywhere: its dir
 `<hydra.sweep.dir>/<number>` (by default `multirun/<study>/<number>`), its W&B run is
 `<study>-<number>`, and its attributes below live on the Optuna trial. Workers record a heartbeat on
 their running trials; a worker that starts fails the RUNNING trials of dead workers (a dead pid on
-this host, or a heartbeat older than the grace period on any host) with the reason `abandoned`.
+this host, or a heartbeat older than the grace period on any host) with the reason `abandoned`, and
+their directories' `status.json` says so too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import optuna
 from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
-from excolor import outputs
+from excolor import outputs, status
 from excolor.config import ConfigError
 
 
@@ -213,8 +214,20 @@ def fail_abandoned_trials(storage: optuna.storages.RDBStorage, study: optuna.Stu
             study.tell(trial.number, state=TrialState.FAIL)
             failed.append(trial.number)
         except (RuntimeError, ValueError, optuna.exceptions.UpdateFinishedTrialError):
-            pass  # another worker got there first
+            continue  # another worker got there first
+        mark_directory_abandoned(trial.user_attrs.get(Attr.OUTPUT_DIR), reason)
     return failed
+
+
+def mark_directory_abandoned(output_dir: Any, reason: str) -> None:
+    """The trial's directory says `failed` with the study's reason, where it is on this machine and says
+    `running` or nothing yet (a killed worker could not write it; a worker alive after all rewrites it)."""
+    directory = Path(str(output_dir or ""))
+    if not output_dir or not directory.is_dir():
+        return
+    record = status.read(directory)
+    if record is None or record.get("state") == "running":
+        status.mark(directory, "failed", reason)
 
 
 def _trial_id(study: optuna.Study, storage: optuna.storages.RDBStorage, number: int) -> int:

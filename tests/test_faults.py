@@ -14,7 +14,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from excolor import outputs
+from excolor import outputs, status
 from tests.conftest import FAST, run_cli
 
 SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
@@ -67,6 +67,9 @@ def test_kill_minus_9_then_resume(tmp_path):
     assert len(by_state[TrialState.COMPLETE]) == 3  # exactly what sweep.total_trials asked for
     assert re.search(r"\[excolor\] 2/3 complete trials in the study; \S+ so far, about \S+ left", resumed.stdout)
     assert len(by_state[TrialState.FAIL]) == 1 and "abandoned" in by_state[TrialState.FAIL][0].user_attrs["fail_reason"]
+    killed = by_state[TrialState.FAIL][0]  # its directory says what the study says, not `running`
+    assert status.read(Path(killed.user_attrs["output_dir"])) | {"time": None, "pid": None} == \
+        {"state": "failed", "reason": killed.user_attrs["fail_reason"], "time": None, "pid": None}
     for number, values in completed_before.items():
         assert after.trials[number].values == values
 

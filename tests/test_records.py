@@ -16,6 +16,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
+from excolor import status
 from excolor.study import Attr, TRIAL_FILE, fail_abandoned_trials, open_storage, open_study, worker_id
 
 STUDY = "pareto-ex2_9_1"
@@ -135,15 +136,22 @@ def test_abandoned_trials_by_pid_here_and_by_heartbeat_anywhere(tmp_path):
         "elsewhere:1": (1000, True),              # silent longer than the grace period
         "elsewhere:2": (1, False),                # another host, still beating
     }
+    dirs = []
     for worker, (age, _) in cases.items():
         trial = study.ask()
         trial.set_user_attr(Attr.WORKER, worker)
         trial.set_user_attr(Attr.HEARTBEAT, time.time() - age)
+        dirs.append(tmp_path / str(trial.number))
+        status.mark(dirs[-1], "running")  # what a worker writes before it trains, and kill -9 leaves
+        trial.set_user_attr(Attr.OUTPUT_DIR, str(dirs[-1]))
     failed = fail_abandoned_trials(storage, study, grace_s=60)
     expected = [i for i, (_, (_, abandoned)) in enumerate(cases.items()) if abandoned]
     assert failed == expected
     states = [t.state for t in study.trials]
     assert [s == TrialState.FAIL for s in states] == [i in expected for i in range(4)]
+    on_disk = [status.read(d) for d in dirs]  # the directory tells what the study tells
+    assert [r["state"] for r in on_disk] == ["failed" if i in expected else "running" for i in range(4)]
+    assert all(on_disk[i]["reason"] == study.trials[i].user_attrs[Attr.REASON] for i in expected)
     assert fail_abandoned_trials(storage, study, grace_s=60) == []  # idempotent
 
 
