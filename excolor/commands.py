@@ -17,6 +17,9 @@ from typing import Any, Callable, NoReturn
 
 INTERRUPTED_EXIT = 130
 """Exit status of a command ended by Ctrl-C or SIGTERM (128 + SIGINT, the shell's convention)."""
+BAD_INPUT_EXIT = 2
+"""Exit status of every excolor command refusing a user's input (config, flags, a study name) before it
+runs anything: argparse's own status for a bad flag."""
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 NOTHING_RUN = "excolor: interrupted before any run started; nothing was trained"
 

@@ -18,6 +18,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf, open_dict
 
 from excolor import console, outputs
+from excolor.commands import BAD_INPUT_EXIT
 from excolor.config import CONF_DIR, ConfigError, group_options, check_config, register_schema
 from excolor.metrics import MemberReport, evaluate
 from excolor.surgery import apply_ablation
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         report = evaluate_run(args.run_dir, args.overrides)
     except ValueError as error:  # ConfigError included
         print(f"excolor-eval: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT
     print(console.named_color_table(report.named_colors))
     print(console.metrics_table(report.metrics))
     if args.out:
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             outputs.write_json(args.out, report.metrics)
         except OSError as error:
             print(f"excolor-eval: cannot write --out {args.out}: {error.strerror or error}", file=sys.stderr)
-            return 2
+            return BAD_INPUT_EXIT
         print(f"wrote {args.out}")
     return 0
 

@@ -15,6 +15,7 @@ import sys
 
 import optuna
 
+from excolor.commands import BAD_INPUT_EXIT
 from excolor.config import ConfigError
 from excolor.study import fail_abandoned_trials, open_storage
 
@@ -34,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         study = optuna.load_study(study_name=args.study, storage=storage)
     except ConfigError as error:
         print(f"excolor-recover: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT
     except KeyError:
         print(f"excolor-recover: no study {args.study!r} in {args.storage}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT
     failed = fail_abandoned_trials(storage, study, grace_s=args.grace_s, everything=args.all)
     print(f"excolor-recover: marked {len(failed)} trial(s) FAILED (abandoned): {failed}")
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
+from excolor.commands import BAD_INPUT_EXIT
 from excolor.report_html import missing_plotly, write_page
 from excolor.study import objective_names
 from excolor.study_plots import write_plots
@@ -50,17 +51,17 @@ def main(argv: list[str] | None = None) -> int:
                                                  and args.top < 1 else None) or (missing_plotly() if args.html else None)
     if problem:
         print(f"excolor-report: {problem}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT
     try:
         summaries = optuna.get_all_study_summaries(storage=args.storage)
     except Exception as error:
         print(f"excolor-report: cannot open --storage {args.storage!r}: {str(error).splitlines()[0]}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT
     names = [s.study_name for s in summaries]
     if args.study is None or args.study not in names:
         if args.study is not None:
             print(f"excolor-report: no study {args.study!r} in {args.storage}; studies there: {names}", file=sys.stderr)
-            return 2
+            return BAD_INPUT_EXIT
         for s in summaries:
             print(f"{s.study_name}  ({s.n_trials} trials)")
         return 0
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {write_page(study, args.storage, out)}")
         except OSError as error:
             print(f"excolor-report: cannot write plots to --out {out}: {error.strerror or error}", file=sys.stderr)
-            return 2
+            return BAD_INPUT_EXIT
     else:
         print("no complete trial yet: no plots written")
     if args.wandb:

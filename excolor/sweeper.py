@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -29,6 +30,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
+from excolor.commands import BAD_INPUT_EXIT
 from excolor.config import ConfigError
 from excolor.metric_names import FAILED_SEEDS, kept_on_trial
 from excolor.preflight import check_sweep
@@ -119,8 +121,9 @@ class ExcolorSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> None:
         try:
             self._sweep(arguments)
-        except ConfigError as error:
-            raise SystemExit(f"excolor: sweep configuration error: {error}") from None
+        except ConfigError as error:  # one paragraph and the status of every refused input, as a single run's
+            print(f"excolor: sweep configuration error: {error}", file=sys.stderr)
+            raise SystemExit(BAD_INPUT_EXIT) from None
 
     def _sweep(self, arguments: list[str]) -> None:
         config = self.config

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 
 from excolor.config import CONF_DIR, ConfigError, group_options, register_schema
 from excolor import status
-from excolor.commands import INTERRUPTED_EXIT
+from excolor.commands import BAD_INPUT_EXIT, INTERRUPTED_EXIT
 from excolor.outcome import TrialOutcome
 from excolor.runner import prepare_trial, run_prepared
 from excolor.validation import command_line_problem, split_override
@@ -75,7 +75,7 @@ def main(cfg: DictConfig) -> Any:
         if multirun:  # the sweeper records the trial as FAILED with this reason
             raise
         print(f"excolor: configuration error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(BAD_INPUT_EXIT)
     if outcome.failed and not multirun:
         print(f"excolor: trial failed: {outcome.reason()}", file=sys.stderr)
         sys.exit(1)
@@ -92,7 +92,7 @@ def cli() -> Any:
     problem = group_override_problem(sys.argv[1:]) or command_line_problem(sys.argv[1:])
     if problem:
         print(f"excolor: configuration error: {problem}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(BAD_INPUT_EXIT)
     status.interrupt_on_sigterm()
     try:
         return main()

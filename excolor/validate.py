@@ -32,6 +32,7 @@ import optuna
 from omegaconf import DictConfig, OmegaConf, open_dict
 from optuna.trial import FrozenTrial, TrialState
 
+from excolor.commands import BAD_INPUT_EXIT
 from excolor.config import CONF_DIR, ConfigError, register_schema, user_config_dir
 from excolor.experiment import stack_key
 from excolor.heldout import FLAG_RATIO, SHOWN, comparison_table, failed, is_flagged, spread
@@ -270,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         return validate(args)
     except ConfigError as error:
         print(f"excolor-validate: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT
 
 
 def validate(args: argparse.Namespace) -> int:

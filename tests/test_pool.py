@@ -19,6 +19,7 @@ import pytest
 from hydra.core.utils import JobReturn, JobStatus
 
 from excolor import status
+from excolor.commands import BAD_INPUT_EXIT
 from excolor.config import ConfigError, compose_config
 from excolor.experiment import build_regularizers, build_schedule
 from excolor.launcher import BatchedLauncher
@@ -135,7 +136,7 @@ def test_bad_processes_values_are_refused(value):
 def test_bad_processes_on_the_command_line_is_one_message_before_training(tmp_path):
     result = batched_sweep(tmp_path / "s", "x", "hydra.sweeper.n_trials=1")  # type: ignore[arg-type]
     message = result.stdout + result.stderr
-    assert result.returncode != 0 and "Traceback" not in message, message[-2000:]
+    assert result.returncode == BAD_INPUT_EXIT and "Traceback" not in message, message[-2000:]
     assert "hydra.launcher.processes=x is not a number (str); allowed: an integer >= 1 (or null)" in message
     assert "[excolor] trial" not in message and not (tmp_path / "s" / "optuna.db").exists()
 

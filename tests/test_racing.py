@@ -7,6 +7,7 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from excolor import status
+from excolor.commands import BAD_INPUT_EXIT
 from excolor.experiment import run_trials
 from excolor.outcome import TrialOutcome
 from excolor.racing import Front, dominates
@@ -103,6 +104,6 @@ def test_a_pruned_trial_is_neither_failed_nor_complete_in_its_wandb_summary():
 def test_a_bad_race_seeds_fails_before_the_first_trial(tmp_path, value):
     result, _ = racing_sweep(tmp_path, f"hydra.launcher.race_seeds={value}", timeout=60)
     message = result.stdout + result.stderr
-    assert result.returncode != 0 and "Traceback" not in message
+    assert result.returncode == BAD_INPUT_EXIT and "Traceback" not in message
     assert "hydra.launcher.race_seeds" in message, message[-2000:]
     assert "[excolor] trial" not in message
