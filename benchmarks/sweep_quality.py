@@ -18,7 +18,10 @@ sampler seeds of:
   after it;
 - wall: seconds per sweep; budget_s: seconds from its first trial's start to the end of the last trial
   within the member-run budget (a racing sweep runs past the budget; only whole batches within it count).
-The last line is `ratio: X`, the default sampler's median hv over random search's.
+Then hv along the way: the same sweeps cut at 1/4, 2/4 and 3/4 of the budget, where a star marks a
+candidate whose worst sampler seed beats random search's best; and per candidate the number of sampler
+seeds at which it beats random search. The last line is `ratio: X`, the default sampler's median hv
+over random search's.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ SWEEP = "pareto_wide"
 REFERENCE = (0.0, 0.0)
 """Hypervolume reference point (log10 collateral_mse, red_mse): collateral 1.0, nothing deleted."""
 SAMPLER_GROUP = "hydra/sweeper/sampler"
+PARTS = 4
+"""hv along the way is also reported at 1/4, 2/4 and 3/4 of the member-run budget (the same sweeps, cut)."""
 RACE = "+race"
 """A candidate `SAMPLER+raceK` sweeps with `hydra.launcher.race_seeds=K` (excolor/racing.py); a plain
 `SAMPLER` with no race, whatever the launcher's default."""
@@ -151,6 +156,15 @@ def within_budget(trials: list[FrozenTrial], batch: int, budget: int, seeds_per_
     return kept
 
 
+def front_hv(trials: list[FrozenTrial]) -> float:
+    """Hypervolume of the complete trials' (log10 collateral_mse, red_mse), read from each trial's own
+    aggregated metrics (its user attributes), whatever form the objectives took (log10_collateral_mse now,
+    collateral_mse in studies made before)."""
+    coll_red = [(t.user_attrs["collateral_mse"], t.user_attrs["red_mse"]) for t in trials
+                if t.state == TrialState.COMPLETE]
+    return hypervolume_2d([(math.log10(c), r) for c, r in coll_red if c > 0])
+
+
 def seconds_spent(trials: list[FrozenTrial]) -> float:
     """Wall seconds the sweep took to run `trials` (start of the first to end of the last; no imports):
     what a budget of member-runs cost in time, which racing (two training stages a batch) changes."""
@@ -181,11 +195,12 @@ def sweep(args: argparse.Namespace, work: Path, candidate: str, seed: int, first
         sys.exit(f"{db}: {len(ran)} trials, not {n_trials}; use another --workdir")
     trials = within_budget(ran, args.batch, budget, args.seeds_per_trial)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    # Each trial's own aggregated metrics (its user attributes), whatever form the objectives took
-    # (log10_collateral_mse now, collateral_mse in studies made before).
-    coll_red = [(t.user_attrs["collateral_mse"], t.user_attrs["red_mse"]) for t in complete]
-    hv = hypervolume_2d([(math.log10(c), r) for c, r in coll_red if c > 0])
-    eligible = [c for c, r in coll_red if r >= red_floor]
+    eligible = [t.user_attrs["collateral_mse"] for t in complete if t.user_attrs["red_mse"] >= red_floor]
+    # The same sweep cut at smaller budgets (whole batches): a sampler's proposals never depend on n_trials,
+    # so the first N trials of a longer sweep are the sweep of N trials.
+    hv_along = {str(part * budget // PARTS): front_hv(within_budget(ran, args.batch, part * budget // PARTS,
+                                                                   args.seeds_per_trial))
+                for part in range(1, PARTS + 1)}
     batches: dict[int, list[np.ndarray]] = {}
     for t in trials:  # the sweeper asks trial numbers in order, one batch at a time
         if t.params:
@@ -193,12 +208,12 @@ def sweep(args: argparse.Namespace, work: Path, candidate: str, seed: int, first
     diversity = {i: pairwise(points) for i, points in batches.items() if len(points) > 1}
     later = [diversity[i] for i in sorted(diversity) if i >= first_informed]
     first = diversity.get(first_informed, (math.nan, math.nan))
-    return SweepResult(candidate, seed, wall, hv, min(eligible, default=math.nan),
+    return SweepResult(candidate, seed, wall, front_hv(trials), min(eligible, default=math.nan),
                        sum(t.state == TrialState.FAIL for t in trials), first[0], first[1],
                        statistics.median(m for m, _ in later) if later else math.nan,
                        statistics.median(n for _, n in later) if later else math.nan,
                        len(trials), sum(t.state == TrialState.PRUNED for t in trials), seconds_spent(trials),
-                       {"batch_diversity": {str(i): d for i, d in diversity.items()}})
+                       {"batch_diversity": {str(i): d for i, d in diversity.items()}, "hv_along": hv_along})
 
 
 def spread(values: list[float], fmt: str) -> str:
@@ -216,6 +231,22 @@ COLUMNS = [("hv", ".3f"), ("best_coll", ".2e"), ("first_mean", ".2f"), ("first_m
 def write_json(args: argparse.Namespace, preset: dict, results: list[SweepResult]) -> None:
     args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "preset": preset,
                                      "results": [r.__dict__ for r in results]}, indent=1))
+
+
+def print_along(by_sampler: dict[str, list[SweepResult]], seeds_per_trial: int) -> None:
+    """hv at fractions of the budget, per candidate (median [min-max]), and whether each candidate's range
+    clears random search's there."""
+    budgets = list(next(iter(by_sampler.values()))[0].extra["hv_along"])
+    print(f"\nhv along the way (the same sweeps cut at whole batches; member-runs, ~trials at {seeds_per_trial} seeds):")
+    print(f"{'sampler':>15}  " + "  ".join(f"{f'{b} (~{int(b) // seeds_per_trial})':>22}" for b in budgets))
+    for sampler, rows in by_sampler.items():
+        cells = []
+        for b in budgets:
+            values, randoms = [r.extra["hv_along"][b] for r in rows], [r.extra["hv_along"][b] for r in by_sampler["random"]]
+            apart = sampler != "random" and min(values) > max(randoms)
+            cells.append(spread(values, ".3f") + (" *" if apart else ""))
+        print(f"{sampler:>15}  " + "  ".join(f"{c:>22}" for c in cells))
+    print("  * its worst sampler seed is above random search's best")
 
 
 def main() -> None:
@@ -276,6 +307,7 @@ def main() -> None:
         cells = [spread([float(getattr(r, name)) for r in rows], fmt) for name, fmt in COLUMNS]
         print(f"{sampler:>13}  " + "  ".join(f"{c:>22}" for c in cells))
 
+    print_along(by_sampler, args.seeds_per_trial)
     hv = {s: [r.hv for r in rows] for s, rows in by_sampler.items()}
     nearest = {s: statistics.median(r.first_min for r in rows) for s, rows in by_sampler.items()}
     # The default's lines come last, so `ratio:` on the final line is always the default's.
@@ -286,6 +318,8 @@ def main() -> None:
         print(f"\n{label}: hv ranges of {name} and random overlap: {'no' if apart else 'yes'}")
         print(f"first informed batch, nearest pair: {name} {nearest[name]:.3f} vs random "
               f"{nearest['random']:.3f} (at least half: {'yes' if nearest[name] >= nearest['random'] / 2 else 'no'})")
+        wins = sum(a > b for a, b in zip(hv[name], hv["random"]))  # results are in sampler-seed order
+        print(f"paired by sampler seed, {name} beats random at {wins} of {len(hv[name])}")
         print(f"ratio: {statistics.median(hv[name]) / statistics.median(hv['random']):.2f}")
 
 
