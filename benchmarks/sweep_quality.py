@@ -198,9 +198,9 @@ def sweep(args: argparse.Namespace, work: Path, candidate: str, seed: int, first
     eligible = [t.user_attrs["collateral_mse"] for t in complete if t.user_attrs["red_mse"] >= red_floor]
     # The same sweep cut at smaller budgets (whole batches): a sampler's proposals never depend on n_trials,
     # so the first N trials of a longer sweep are the sweep of N trials.
-    hv_along = {str(part * budget // PARTS): front_hv(within_budget(ran, args.batch, part * budget // PARTS,
-                                                                   args.seeds_per_trial))
-                for part in range(1, PARTS + 1)}
+    cuts = [part * budget // PARTS for part in range(1, PARTS)]
+    hv_along = {str(cut): front_hv(within_budget(ran, args.batch, cut, args.seeds_per_trial)) for cut in cuts}
+    hv = hv_along[str(budget)] = front_hv(trials)
     batches: dict[int, list[np.ndarray]] = {}
     for t in trials:  # the sweeper asks trial numbers in order, one batch at a time
         if t.params:
@@ -208,7 +208,7 @@ def sweep(args: argparse.Namespace, work: Path, candidate: str, seed: int, first
     diversity = {i: pairwise(points) for i, points in batches.items() if len(points) > 1}
     later = [diversity[i] for i in sorted(diversity) if i >= first_informed]
     first = diversity.get(first_informed, (math.nan, math.nan))
-    return SweepResult(candidate, seed, wall, front_hv(trials), min(eligible, default=math.nan),
+    return SweepResult(candidate, seed, wall, hv, min(eligible, default=math.nan),
                        sum(t.state == TrialState.FAIL for t in trials), first[0], first[1],
                        statistics.median(m for m, _ in later) if later else math.nan,
                        statistics.median(n for _, n in later) if later else math.nan,
@@ -236,14 +236,16 @@ def write_json(args: argparse.Namespace, preset: dict, results: list[SweepResult
 def print_along(by_sampler: dict[str, list[SweepResult]], seeds_per_trial: int) -> None:
     """hv at fractions of the budget, per candidate (median [min-max]), and whether each candidate's range
     clears random search's there."""
-    budgets = list(next(iter(by_sampler.values()))[0].extra["hv_along"])
-    print(f"\nhv along the way (the same sweeps cut at whole batches; member-runs, ~trials at {seeds_per_trial} seeds):")
+    budgets = list(by_sampler["random"][0].extra["hv_along"])
+    random_best = {b: max(r.extra["hv_along"][b] for r in by_sampler["random"]) for b in budgets}
+    print(f"\nhv along the way (the same sweeps cut at whole batches; member-runs, "
+          f"~trials at {seeds_per_trial} seeds):")
     print(f"{'sampler':>15}  " + "  ".join(f"{f'{b} (~{int(b) // seeds_per_trial})':>22}" for b in budgets))
     for sampler, rows in by_sampler.items():
         cells = []
         for b in budgets:
-            values, randoms = [r.extra["hv_along"][b] for r in rows], [r.extra["hv_along"][b] for r in by_sampler["random"]]
-            apart = sampler != "random" and min(values) > max(randoms)
+            values = [r.extra["hv_along"][b] for r in rows]
+            apart = sampler != "random" and min(values) > random_best[b]
             cells.append(spread(values, ".3f") + (" *" if apart else ""))
         print(f"{sampler:>15}  " + "  ".join(f"{c:>22}" for c in cells))
     print("  * its worst sampler seed is above random search's best")

@@ -222,9 +222,9 @@ def fail_abandoned_trials(storage: optuna.storages.RDBStorage, study: optuna.Stu
 def mark_directory_abandoned(output_dir: Any, reason: str) -> None:
     """The trial's directory says `failed` with the study's reason, where it is on this machine and says
     `running` or nothing yet (a killed worker could not write it; a worker alive after all rewrites it)."""
-    directory = Path(str(output_dir or ""))
-    if not output_dir or not directory.is_dir():
+    if not output_dir or not Path(str(output_dir)).is_dir():
         return
+    directory = Path(str(output_dir))
     record = status.read(directory)
     if record is None or record.get("state") == "running":
         status.mark(directory, "failed", reason)
