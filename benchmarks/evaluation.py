@@ -12,11 +12,11 @@ import time
 
 import torch
 
-from excolor.config import compose_config
-from excolor.metrics import evaluate
-from excolor.model import ColorMLP
-from excolor.resources import colours_per_chunk
-from excolor.surgery import apply_ablation
+from excolor.core.ablation import apply_ablation
+from excolor.core.memory import colours_per_chunk
+from excolor.core.metrics import evaluate
+from excolor.core.model import ColorMLP
+from excolor.run.checks import compose_config
 
 
 def main() -> None:

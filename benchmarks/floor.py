@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 import torch
 
-from excolor import experiment
-from excolor.config import compose_config
-from excolor.space import weight_key
+from excolor.run import trials as experiment
+from excolor.run.checks import compose_config
+from excolor.run.config import weight_key
 
 TIMES: dict[str, float] = {}
 

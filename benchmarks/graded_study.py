@@ -3,7 +3,7 @@
     python benchmarks/graded_study.py --trials 30 --seeds-per-trial 3 --batch 10 --workdir /tmp/graded
 
 1. the preset `experiment=ex2_9_1` on the sweep's seeds: its red_mse is the floor of RULE;
-2. `python -m excolor.train experiment=ex2_9_1 sweep=graded hydra/launcher=batched ...` (collateral_mse
+2. `python -m excolor.cli.train experiment=ex2_9_1 sweep=graded hydra/launcher=batched ...` (collateral_mse
    min, red_mse max, similarity_r2 max);
 3. one trial chosen by RULE, fixed before any result is seen;
 4. that trial, `ex2_9_1` and `ex2_9_1_tuned` re-run on the held-out seeds (one stacked run each).
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-
-from excolor.metric_names import FAILED_SEEDS
 from shape_study import run, seed_list  # beside this file (run as a script)
+
+from excolor.core.metric_names import FAILED_SEEDS
 
 EXPERIMENT, SWEEP, BASELINES = "ex2_9_1", "graded", ("ex2_9_1", "ex2_9_1_tuned")
 R2_MIN = 0.85
@@ -53,7 +53,7 @@ def steps(args: argparse.Namespace) -> list[str]:
 def train(args: argparse.Namespace, label: str, overrides: list[str], seeds: list[int]) -> dict:
     """One stacked run over `seeds`; its metrics.json and wall time."""
     out = args.workdir / label
-    cmd = [sys.executable, "-m", "excolor.train", *overrides, *steps(args), f"trial.seeds=[{','.join(map(str, seeds))}]",
+    cmd = [sys.executable, "-m", "excolor.cli.train", *overrides, *steps(args), f"trial.seeds=[{','.join(map(str, seeds))}]",
            "logger=none", "outputs.plots=false", f"hydra.run.dir={out}"]
     wall = run(cmd, args.workdir / f"{label}.log")
     return {"label": label, "metrics": json.loads((out / "metrics.json").read_text()), "wall_s": wall,
@@ -77,7 +77,7 @@ def main() -> None:
     preset = train(args, "preset-sweep-seeds", [f"experiment={EXPERIMENT}"], sweep_seeds)
     red_floor = preset["metrics"]["red_mse"]
     storage = f"sqlite:///{args.workdir / 'optuna.db'}"
-    sweep_cmd = [sys.executable, "-m", "excolor.train", f"experiment={EXPERIMENT}", *steps(args), f"sweep={SWEEP}", "logger=none",
+    sweep_cmd = [sys.executable, "-m", "excolor.cli.train", f"experiment={EXPERIMENT}", *steps(args), f"sweep={SWEEP}", "logger=none",
                  "hydra/launcher=batched", f"hydra.sweeper.n_jobs={args.batch}",
                  f"trial.seeds=[{','.join(map(str, sweep_seeds))}]", f"hydra.sweeper.n_trials={args.trials}",
                  f"hydra.sweeper.sampler.seed={args.sampler_seed}", f"hydra.sweeper.storage='{storage}'",

@@ -35,7 +35,7 @@ def paths(trials: int, processes: int) -> dict[str, list[str]]:
 
 
 def run(directory: Path, trials: int, seeds: int, launcher: list[str]) -> float:
-    args = [sys.executable, "-m", "excolor.train", "-m", "experiment=ex2_9_1", "sweep=pareto",
+    args = [sys.executable, "-m", "excolor.cli.train", "-m", "experiment=ex2_9_1", "sweep=pareto",
             f"hydra.sweeper.n_trials={trials}", f"trial.seeds=[{','.join(map(str, range(seeds)))}]",
             "hydra.sweeper.sampler.seed=0", "logger=none", "outputs.plots=false",
             f"hydra.sweeper.storage=sqlite:///{directory / 'optuna.db'}", f"hydra.sweep.dir={directory / 'multirun'}",

@@ -26,9 +26,16 @@ from typing import Any, Callable  # noqa: E402
 
 import torch  # noqa: E402
 
-from excolor import data, experiment, model, module, optim, regularizers  # noqa: E402
-from excolor.config import compose_config  # noqa: E402
-from excolor.space import weight_key  # noqa: E402
+from excolor.core import (
+    data,
+    model,
+    optim,
+    regularizers,  # noqa: E402
+)
+from excolor.core import lightning_module as module
+from excolor.run import trials as experiment
+from excolor.run.checks import compose_config  # noqa: E402
+from excolor.run.config import weight_key  # noqa: E402
 
 SECONDS: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)

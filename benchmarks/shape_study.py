@@ -5,12 +5,12 @@
 
 Per shape (one after another, so the shapes share the machine alike), the real CLI:
 Each shape is swept and then validated (`--sweep-only` skips validation; the same command resumes):
-1. sweep: `python -m excolor.train experiment=ex2_9_1 sweep=shape model=<shape> hydra/launcher=batched ...`,
+1. sweep: `python -m excolor.cli.train experiment=ex2_9_1 sweep=shape model=<shape> hydra/launcher=batched ...`,
    one study per shape (`shape-<experiment>-k<K>_n<N>`, see conf/sweep/shape.yaml) in one SQLite file;
 2. select one trial by RULE, fixed before any result is seen;
 3. validate: the chosen trial on the held-out seeds in one stacked run, by `excolor-validate` where this
    checkout has it (`--export-dir excolor/conf/experiment` also writes it as preset `shape_<shape>`),
-   else `python -m excolor.train experiment=... model=... <params> trial.seeds=[10..19]`; the run's
+   else `python -m excolor.cli.train experiment=... model=... <params> trial.seeds=[10..19]`; the run's
    metrics.json has each metric's median and `_min`/`_max` over those seeds.
 Prints one table row per shape ("reached" = DELETES_ONLY on the held-out seeds) and writes
 everything to <workdir>/shape_study.json after every shape.
@@ -29,7 +29,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from excolor.metric_names import FAILED_SEEDS, named_after
+from excolor.core.metric_names import FAILED_SEEDS, named_after
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES = ("k4_n1", "k4_n2", "k5_n1", "k5_n2", "k6_n1", "k6_n2")
@@ -99,7 +99,7 @@ def sweep_shape(args: argparse.Namespace, shape: str) -> dict:
     """Sweep one shape (or continue its study) and select its trial."""
     storage = f"sqlite:///{args.workdir / 'optuna.db'}"
     seeds = ",".join(map(str, range(args.seeds_per_trial)))
-    sweep_cmd = [sys.executable, "-m", "excolor.train", *common(args, shape), "sweep=shape", "hydra/launcher=batched",
+    sweep_cmd = [sys.executable, "-m", "excolor.cli.train", *common(args, shape), "sweep=shape", "hydra/launcher=batched",
                  f"hydra.sweeper.n_jobs={args.batch}", f"trial.seeds=[{seeds}]",
                  f"hydra.sweeper.n_trials={args.trials}", f"hydra.sweeper.sampler.seed={args.sampler_seed}",
                  f"hydra.sweeper.storage='{storage}'", f"hydra.sweep.dir={args.workdir / shape}"]
@@ -119,18 +119,18 @@ def validate_shape(args: argparse.Namespace, r: dict) -> dict:
     heldout = seed_list(args.heldout)
     started = time.perf_counter()
     if (ROOT / "excolor" / "validate.py").is_file():  # this checkout's, not an installed copy's
-        cmd = [sys.executable, "-m", "excolor.validate", "--storage", r["storage"], "--study", r["study"],
+        cmd = [sys.executable, "-m", "excolor.cli.validate", "--storage", r["storage"], "--study", r["study"],
                "--trials", str(r["trial"]), "--seeds", args.heldout, "--out", str(args.workdir / "validate")]
         if args.export_dir:
             cmd += ["--export", f"shape_{r['shape']}", "--export-dir", str(args.export_dir)]
         run(cmd, args.workdir / f"{r['shape']}-heldout.log")
-        from excolor.study import read_heldout  # noqa: PLC0415 (only in checkouts with excolor-validate)
+        from excolor.study.heldout import read_heldout  # noqa: PLC0415 (only in checkouts with excolor-validate)
 
         record = read_heldout(optuna.load_study(study_name=r["study"], storage=r["storage"]))[r["trial"]]
         out = Path(record["output_dir"])
     else:
         out = args.workdir / f"{r['shape']}-heldout"
-        cmd = [sys.executable, "-m", "excolor.train", *common(args, r["shape"]),
+        cmd = [sys.executable, "-m", "excolor.cli.train", *common(args, r["shape"]),
                *(f"{k}={v!r}" for k, v in r["params"].items()),
                f"trial.seeds=[{','.join(map(str, heldout))}]", "outputs.plots=false", f"hydra.run.dir={out}"]
         run(cmd, args.workdir / f"{r['shape']}-heldout.log")

@@ -9,8 +9,8 @@ import argparse
 import statistics
 import time
 
-from excolor.config import compose_config
-from excolor.experiment import run_trials
+from excolor.run.checks import compose_config
+from excolor.run.trials import run_trials
 
 
 def main() -> None:

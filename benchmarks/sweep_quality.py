@@ -3,7 +3,7 @@
     python benchmarks/sweep_quality.py --trials 40 --seeds-per-trial 3 --batch 10 \
         --sampler-seeds 0,1,2 --samplers batch_tpe,random,batch_nsgaii [--steps N] [--workdir DIR [--reuse]]
 
-Each sweep is the real CLI (`python -m excolor.train -m experiment=ex2_9_1 sweep=pareto_wide
+Each sweep is the real CLI (`python -m excolor.cli.train -m experiment=ex2_9_1 sweep=pareto_wide
 hydra/launcher=batched ...`) in a child process with its own SQLite study, read back with public
 Optuna APIs. The preset (`experiment=ex2_9_1`, no sweep) is run once on the same seeds. Every
 candidate gets the same budget of member-runs (one trial trained on one seed), --trials x
@@ -40,9 +40,9 @@ import numpy as np
 import optuna
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
-
-from excolor.study import Attr
 from shape_study import run  # beside this file (run as a script): one way to run a CLI step
+
+from excolor.run.outcome import Attr
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT = "ex2_9_1"
@@ -53,7 +53,7 @@ SAMPLER_GROUP = "hydra/sweeper/sampler"
 PARTS = 4
 """hv along the way is also reported at 1/4, 2/4 and 3/4 of the member-run budget (the same sweeps, cut)."""
 RACE = "+race"
-"""A candidate `SAMPLER+raceK` sweeps with `hydra.launcher.race_seeds=K` (excolor/racing.py); a plain
+"""A candidate `SAMPLER+raceK` sweeps with `hydra.launcher.race_seeds=K` (excolor/sweep/racing.py); a plain
 `SAMPLER` with no race, whatever the launcher's default."""
 
 
@@ -90,7 +90,7 @@ def sampler_choice(overrides: list[str], seeds_per_trial: int) -> tuple[str, int
     """The preset's candidate (sampler option, +raceK when it races) and how many trials it draws at random before it learns."""
     from hydra import compose, initialize_config_dir
 
-    from excolor.config import CONF_DIR, register_schema
+    from excolor.run.config import CONF_DIR, register_schema
 
     register_schema()
     with initialize_config_dir(config_dir=str(CONF_DIR)):
@@ -129,7 +129,7 @@ def common(args: argparse.Namespace) -> list[str]:
 def preset_red(args: argparse.Namespace, work: Path) -> dict:
     """Run the preset itself on the same seeds; its metrics (aggregated as a sweep trial's are)."""
     out = work / "preset"
-    cmd = [sys.executable, "-m", "excolor.train", *common(args), f"hydra.run.dir={out}", "outputs.plots=false"]
+    cmd = [sys.executable, "-m", "excolor.cli.train", *common(args), f"hydra.run.dir={out}", "outputs.plots=false"]
     reuse = args.reuse and (out / "metrics.json").exists()
     wall = math.nan if reuse else run(cmd, work / "preset.log")
     metrics = json.loads((out / "metrics.json").read_text())
@@ -181,7 +181,7 @@ def sweep(args: argparse.Namespace, work: Path, candidate: str, seed: int, first
     sampler, race = race_of(candidate)
     budget = args.trials * args.seeds_per_trial  # member-runs: the same for every candidate
     n_trials = args.trials if race is None else args.race_trials or math.ceil(budget / race)
-    cmd = [sys.executable, "-m", "excolor.train", "-m", *common(args), f"sweep={SWEEP}", "hydra/launcher=batched",
+    cmd = [sys.executable, "-m", "excolor.cli.train", "-m", *common(args), f"sweep={SWEEP}", "hydra/launcher=batched",
            f"{SAMPLER_GROUP}={sampler}", f"hydra.sweeper.sampler.seed={seed}",
            f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweeper.n_jobs={args.batch}",
            f"hydra.sweeper.storage='sqlite:///{db}'", f"hydra.sweeper.study_name={name}",

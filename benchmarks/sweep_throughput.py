@@ -17,8 +17,7 @@ import subprocess
 import sys
 import time
 
-from excolor.space import weight_key
-
+from excolor.run.config import weight_key
 
 
 def trial_overrides(experiment: str, trials: int, seeds: int, steps: int | None) -> list[list[str]]:
@@ -32,8 +31,8 @@ def trial_overrides(experiment: str, trials: int, seeds: int, steps: int | None)
 
 
 def child(path: str, overrides: list[list[str]]) -> None:
-    from excolor.config import compose_config
-    from excolor.experiment import run_trials
+    from excolor.run.checks import compose_config
+    from excolor.run.trials import run_trials
 
     configs = [compose_config(o) for o in overrides]
     started = time.perf_counter()

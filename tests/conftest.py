@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hydra.core.global_hydra import GlobalHydra
 
-from excolor.config import compose_config  # noqa: F401  (re-exported for the tests)
+from excolor.run.checks import compose_config  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -20,15 +20,15 @@ FAST = ["schedule.n_steps=150", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12
 
 
 def run_cli(args: list[str], cwd: Path, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`python -m excolor.train ARGS` in `cwd`, output captured."""
+    """`python -m excolor.cli.train ARGS` in `cwd`, output captured."""
     full_env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "excolor.train", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "excolor.cli.train", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=full_env)
 
 
 def run_in_process(args: list[str], capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
     """`excolor-train ARGS` in this process (fast: no interpreter start-up): (exit code, stdout+stderr)."""
-    from excolor import train
+    from excolor.cli import train
 
     monkeypatch.setattr(sys, "argv", ["excolor-train", *args])
     try:

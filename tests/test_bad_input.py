@@ -1,7 +1,6 @@
 """The bad-input catalogue: every case exits non-zero, before any training step, with a message
 that names the offending key or value and what is allowed."""
 
-import json
 import os
 import signal
 import subprocess
@@ -10,7 +9,8 @@ import time
 
 import pytest
 
-from excolor import evaluate, report, status
+from excolor.cli import evaluate, report
+from excolor.run import outputs
 from tests.conftest import FAST, run_cli, run_in_process
 
 SINGLE_RUN = [  # (overrides, words the message must contain)
@@ -41,7 +41,7 @@ SINGLE_RUN = [  # (overrides, words the message must contain)
     (["schedule.keyframes.0.step=-3"], ["step", "-3"]),                            # negative step
     (['schedule.keyframes.2.step="+1.5"'], ["fraction", "(0,1)"]),                 # fraction >= 1
     (["schedule.lr_scale=0"], ["schedule.lr_scale"]),
-    # numbers outside their domain or not finite (excolor/validation.py)
+    # numbers outside their domain or not finite (excolor/core/domains.py)
     (["regularizers.anchor.weight=nan"], ["regularizers.anchor.weight", "not finite", ">= 0"]),
     (["regularizers.anchor.weight=inf"], ["regularizers.anchor.weight", "not finite"]),
     (["regularizers.anchor.weight=-1"], ["regularizers.anchor.weight", ">= 0"]),
@@ -104,7 +104,7 @@ def check_rejected(code: int, message: str, words: list[str], run_dir) -> None:
     assert "Traceback" not in message, message[-3000:]
     assert not (run_dir / "history.csv").exists()  # no training step ran
     if (run_dir / ".hydra").is_dir():  # Hydra made the run dir: it says the run was rejected, and why
-        assert status.read(run_dir)["state"] == "rejected"
+        assert outputs.read_status(run_dir)["state"] == "rejected"
 
 
 @pytest.mark.parametrize("override, words", SINGLE_RUN, ids=[" ".join(o) for o, _ in SINGLE_RUN])
@@ -256,19 +256,19 @@ def test_sweep_bad_input_fails_before_the_study_opens(tmp_path, override, words)
 def test_ctrl_c_marks_the_run_interrupted(tmp_path):
     """Ctrl-C mid-training: one line naming the partial run dir, status.json says interrupted, exit 130."""
     run_dir = tmp_path / "o"
-    args = [sys.executable, "-m", "excolor.train", *FAST, "schedule.n_steps=50000", f"hydra.run.dir={run_dir}"]
+    args = [sys.executable, "-m", "excolor.cli.train", *FAST, "schedule.n_steps=50000", f"hydra.run.dir={run_dir}"]
     worker = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, "WANDB_MODE": "offline"}, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
-    while not (run_dir / status.STATUS_FILE).exists() and time.time() < deadline:
+    while not (run_dir / outputs.STATUS_FILE).exists() and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(2.0)
     worker.send_signal(signal.SIGINT)
     out, _ = worker.communicate(timeout=120)
     assert worker.returncode == 130, out[-2000:]
     assert f"partial run is in {run_dir}" in out and "Traceback" not in out
-    assert status.read(run_dir)["state"] == "interrupted"
+    assert outputs.read_status(run_dir)["state"] == "interrupted"
     assert not (run_dir / "metrics.json").exists()
 
 
@@ -276,7 +276,7 @@ def test_finished_run_files_are_0644_and_status_done(tmp_path, capfd, monkeypatc
     monkeypatch.chdir(tmp_path)
     code, message = run_in_process([*FAST, f"hydra.run.dir={tmp_path / 'o'}"], capfd, monkeypatch)
     assert code == 0, message[-2000:]
-    assert status.read(tmp_path / "o")["state"] == "done"
+    assert outputs.read_status(tmp_path / "o")["state"] == "done"
     for name in ("metrics.json", "model.pt", "history.csv", "status.json"):
         assert (tmp_path / "o" / name).stat().st_mode & 0o777 == 0o666 & ~_umask(), name
 
@@ -290,9 +290,9 @@ def _umask() -> int:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_while_starting_is_one_line_not_a_traceback(tmp_path, signum):
     """Ctrl-C (or SIGTERM) during the second or two of imports, as the console script runs them."""
-    from excolor.commands import INTERRUPTED_EXIT, NOTHING_RUN
+    from excolor.errors import INTERRUPTED_EXIT, NOTHING_RUN
 
-    script = "import sys; from excolor.commands import train; sys.exit(train())"
+    script = "import sys; from excolor.cli.entry_points import train; sys.exit(train())"
     worker = subprocess.Popen([sys.executable, "-c", script, *FAST], cwd=tmp_path, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

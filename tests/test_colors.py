@@ -1,13 +1,23 @@
-"""Tests for excolor.colors."""
+"""Tests for excolor.core.colors."""
 
 import math
 
 import pytest
 import torch
 
-from excolor.colors import (
-    NAMED_COLORS, blueness, desaturation, greenness, hsv_bias, hsv_grid, hsv_to_rgb, redness,
-    rgb_grid, rgb_to_hsv, similarity, vibrancy,
+from excolor.core.colors import (
+    NAMED_COLORS,
+    blueness,
+    desaturation,
+    greenness,
+    hsv_bias,
+    hsv_grid,
+    hsv_to_rgb,
+    redness,
+    rgb_grid,
+    rgb_to_hsv,
+    similarity,
+    vibrancy,
 )
 
 

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FAST
-from excolor.pool import wants_workers
 
-SCRIPT = "import sys; from excolor.commands import train; sys.exit(train())"
+from excolor.sweep.pool import wants_workers
+
+SCRIPT = "import sys; from excolor.cli.entry_points import train; sys.exit(train())"
 """What pyproject's console script `excolor-train` runs."""
 
 
@@ -40,7 +40,7 @@ def test_bad_input_keeps_its_exit_status(tmp_path):
     ([], False),
 ])
 def test_workers_start_early_only_when_the_command_line_asks(argv, expected, monkeypatch):
-    monkeypatch.setattr("excolor.pool.available_cpus", lambda: 2)
+    monkeypatch.setattr("excolor.sweep.pool.available_cpus", lambda: 2)
     assert wants_workers(argv) is expected
 
 

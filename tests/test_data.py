@@ -1,8 +1,8 @@
 import torch
 
-from excolor import colors
-from excolor.data import ColorDataModule, DataConfig, GridKind, SamplerKind, sample_indices, training_grid
-from excolor.labels import LabelSource, LabelsConfig, LabelSpec, draw_labels, label_probabilities
+from excolor.core import colors
+from excolor.core.data import ColorDataModule, DataConfig, GridKind, SamplerKind, sample_indices, training_grid
+from excolor.core.labels import LabelsConfig, LabelSource, LabelSpec, draw_labels, label_probabilities
 
 RED_ONLY = LabelsConfig(hard=True, concepts={"red": LabelSpec(LabelSource.redness, 0.5, 2.0)})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from excolor.experiment import run_trials
+from excolor.run.trials import run_trials
 from tests.conftest import compose_config
 
 COARSE = ["eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12", "outputs.plots=false", "logger=none"]

@@ -14,7 +14,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from excolor import outputs, status
+from excolor.run import outputs
 from tests.conftest import FAST, run_cli
 
 SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
@@ -29,7 +29,7 @@ def sweep_args(tmp_path: Path, *extra: str, storage: str | None = None) -> tuple
 
 def popen_sweep(args: list[str], cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "WANDB_MODE": "offline"}
-    return subprocess.Popen([sys.executable, "-m", "excolor.train", *args], cwd=cwd, env=env, text=True,
+    return subprocess.Popen([sys.executable, "-m", "excolor.cli.train", *args], cwd=cwd, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -68,7 +68,7 @@ def test_kill_minus_9_then_resume(tmp_path):
     assert re.search(r"\[excolor\] 2/3 complete trials in the study; \S+ so far, about \S+ left", resumed.stdout)
     assert len(by_state[TrialState.FAIL]) == 1 and "abandoned" in by_state[TrialState.FAIL][0].user_attrs["fail_reason"]
     killed = by_state[TrialState.FAIL][0]  # its directory says what the study says, not `running`
-    assert status.read(Path(killed.user_attrs["output_dir"])) | {"time": None, "pid": None} == \
+    assert outputs.read_status(Path(killed.user_attrs["output_dir"])) | {"time": None, "pid": None} == \
         {"state": "failed", "reason": killed.user_attrs["fail_reason"], "time": None, "pid": None}
     for number, values in completed_before.items():
         assert after.trials[number].values == values
@@ -109,7 +109,7 @@ def test_wandb_offline_is_bounded_and_unwritable_dir_only_warns(tmp_path):
 
 def test_a_logger_that_cannot_start_only_warns(caplog):
     """Our own safety net, for failures W&B does not absorb itself: warn and carry on without a logger."""
-    from excolor.tracking import build_logger
+    from excolor.run.tracking import build_logger
 
     spec = {"_target_": "lightning.pytorch.loggers.CSVLogger", "save_dir": "/proc/no-such-dir/csv"}
     assert build_logger({"logger": spec, "seed": 0}) is None

@@ -1,4 +1,4 @@
-"""Tests for excolor.metrics (and smoke tests for excolor.plots)."""
+"""Tests for excolor.core.metrics (and smoke tests for excolor.run.plots)."""
 
 import math
 from dataclasses import replace
@@ -8,9 +8,14 @@ import pytest
 import torch
 from torch import Tensor
 
-from excolor.colors import NAMED_COLORS, rgb_to_hsv, similarity
-from excolor.metrics import (
-    EvalSettings, batched_mse, check_settings, evaluate, pearson_r2, per_color_mse,
+from excolor.core.colors import NAMED_COLORS, rgb_to_hsv, similarity
+from excolor.core.metrics import (
+    EvalSettings,
+    batched_mse,
+    check_settings,
+    evaluate,
+    pearson_r2,
+    per_color_mse,
 )
 
 SMALL = EvalSettings(rgb_grid_size=8, hsv_cube=[12, 6, 6], chunk_size=100)
@@ -111,7 +116,7 @@ def test_default_settings_are_valid() -> None:
 # --- plots (smoke tests: each writes a non-empty PNG) ---
 
 def test_plots_write_pngs(tmp_path: Path) -> None:
-    from excolor.plots import plot_color_slices, plot_error_vs_hue, plot_latents
+    from excolor.run.plots import plot_color_slices, plot_error_vs_hue, plot_latents
 
     encode = lambda rgb: torch.stack([rgb @ torch.randn(3, 4), rgb @ torch.randn(3, 4)])  # noqa: E731
     paths = [
@@ -126,7 +131,7 @@ def test_plots_write_pngs(tmp_path: Path) -> None:
 
 
 def test_chunk_size_counts_colour_member_pairs() -> None:
-    from excolor.resources import MIN_CHUNK_COLOURS, colours_per_chunk
+    from excolor.core.memory import MIN_CHUNK_COLOURS, colours_per_chunk
 
     assert colours_per_chunk(16384, 1) == 16384
     assert colours_per_chunk(16384, 50) == 327  # the stack shares the budget: chunks stay cache-sized
@@ -144,8 +149,8 @@ def test_metrics_do_not_depend_on_the_chunking() -> None:
     for a, b in zip(whole, chunked):
         assert a.metrics == pytest.approx(b.metrics, rel=1e-5, abs=1e-9)
 def test_registry_names_exactly_what_evaluate_produces() -> None:
-    """excolor/metric_names.py is the one list: evaluate produces every registered metric and no unregistered one."""
-    from excolor.metric_names import SCALAR_METRICS, is_named, is_objective, kept_on_trial, named_after
+    """excolor/core/metric_names.py is the one list: evaluate produces every registered metric and no unregistered one."""
+    from excolor.core.metric_names import SCALAR_METRICS, is_named, is_objective, kept_on_trial, named_after
 
     (report,) = evaluate(identity(), blacks_out_red(), SMALL)
     assert sorted(k for k in report.metrics if not is_named(k)) == sorted(SCALAR_METRICS)

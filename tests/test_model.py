@@ -1,7 +1,7 @@
 import torch
 
-from excolor.model import ColorMLP, ModelConfig
-from excolor.surgery import AblationConfig, AblationMethod, ablate, apply_ablation, prune
+from excolor.core.ablation import AblationConfig, AblationMethod, ablate, apply_ablation, prune
+from excolor.core.model import ColorMLP, ModelConfig
 
 
 def test_shapes_and_unit_bottleneck():
@@ -14,8 +14,8 @@ def test_shapes_and_unit_bottleneck():
 
 
 def test_member_init_depends_only_on_its_seed():
-    stacked = ColorMLP(ModelConfig(), seeds=[3, 7])
-    alone = ColorMLP(ModelConfig(), seeds=[7])
+    stacked = ColorMLP(ModelConfig(k_bottleneck=5, n_hidden=2), seeds=[3, 7])
+    alone = ColorMLP(ModelConfig(k_bottleneck=5, n_hidden=2), seeds=[7])
     x = torch.rand(20, 3)
     assert torch.equal(stacked(x)[0][1], alone(x)[0][0])
     assert not torch.equal(stacked(x)[0][0], stacked(x)[0][1])
@@ -23,7 +23,7 @@ def test_member_init_depends_only_on_its_seed():
 
 
 def test_ablate_and_prune_give_identical_reconstructions():
-    model = ColorMLP(ModelConfig(k_bottleneck=5), seeds=[0, 1])
+    model = ColorMLP(ModelConfig(k_bottleneck=5, n_hidden=2), seeds=[0, 1])
     x = torch.rand(50, 3)
     zeroed, pruned = ablate(model, "bottleneck", [0, 3]), prune(model, "bottleneck", [0, 3])
     assert zeroed.producer.weight.shape == model.producer.weight.shape
@@ -34,7 +34,7 @@ def test_ablate_and_prune_give_identical_reconstructions():
 
 
 def test_ablation_none_is_identity_and_original_untouched():
-    model = ColorMLP(ModelConfig(), seeds=[0])
+    model = ColorMLP(ModelConfig(k_bottleneck=5, n_hidden=2), seeds=[0])
     before = model.producer.weight.clone()
     assert apply_ablation(model, AblationConfig(dims=[])) is model
     apply_ablation(model, AblationConfig(dims=[0], method=AblationMethod.prune))

@@ -18,15 +18,15 @@ import optuna
 import pytest
 from hydra.core.utils import JobReturn, JobStatus
 
-from excolor import status
-from excolor.commands import BAD_INPUT_EXIT
-from excolor.config import ConfigError, compose_config
-from excolor.experiment import build_regularizers, build_schedule
-from excolor.launcher import BatchedLauncher
-from excolor.outcome import TrialOutcome
-from excolor.pool import split
-from excolor.runner import PreparedTrial
-from excolor.validation import DomainError, check_sweep_counts
+from excolor.core.domains import DomainError, check_sweep_counts
+from excolor.errors import BAD_INPUT_EXIT, ConfigError
+from excolor.run import outputs
+from excolor.run.checks import compose_config
+from excolor.run.outcome import TrialOutcome
+from excolor.run.runner import PreparedTrial
+from excolor.run.trials import build_regularizers, build_schedule
+from excolor.sweep.launcher import BatchedLauncher
+from excolor.sweep.pool import split
 from tests.conftest import run_cli
 
 STUDY = "pareto-ex2_9_1"
@@ -64,7 +64,7 @@ def test_two_processes_give_bit_identical_trials(tmp_path):
         for name in FILES:  # outputs written byte for byte the same, in each trial's own dir
             assert (tmp_path / "one" / "multirun" / str(a.number) / name).read_bytes() == \
                 (tmp_path / "two" / "multirun" / str(b.number) / name).read_bytes(), (a.number, name)
-        assert status.read(tmp_path / "two" / "multirun" / str(b.number))["state"] == "done"
+        assert outputs.read_status(tmp_path / "two" / "multirun" / str(b.number))["state"] == "done"
 
 
 def prepared(output_dir: Path, *overrides: str) -> JobReturn:
@@ -88,13 +88,13 @@ def test_a_failing_sub_stack_fails_only_its_trials(tmp_path):
         launcher.stop_pool()
     [ok] = good
     assert ok.status == JobStatus.COMPLETED and isinstance(ok.return_value, TrialOutcome)
-    assert not ok.return_value.failed and status.read(tmp_path / "good")["state"] == "done"
+    assert not ok.return_value.failed and outputs.read_status(tmp_path / "good")["state"] == "done"
     assert (tmp_path / "good" / "metrics.json").exists()
     for ret, name in zip(bad, ("bad0", "bad1")):
         assert ret.status == JobStatus.FAILED
         with pytest.raises(ConfigError, match="must share"):  # how the sweeper reads a failed job
             ret.return_value
-        record = status.read(tmp_path / name)
+        record = outputs.read_status(tmp_path / name)
         assert record["state"] == "failed" and "must share" in record["reason"]
         assert not (tmp_path / name / "metrics.json").exists()
 
@@ -117,7 +117,7 @@ def test_a_dead_worker_fails_the_trials_in_training_and_the_next_batch_gets_fres
             assert ret.status == JobStatus.FAILED
             with pytest.raises(BrokenProcessPool):
                 ret.return_value
-            assert status.read(tmp_path / f"long{i}")["state"] == "failed"
+            assert outputs.read_status(tmp_path / f"long{i}")["state"] == "failed"
         after = [[prepared(tmp_path / f"short{i}", "schedule.n_steps=60")] for i in range(2)]
         launcher.train_in_workers(after, workers=2)
         assert all(ret.status == JobStatus.COMPLETED for [ret] in after)
@@ -142,7 +142,7 @@ def test_bad_processes_on_the_command_line_is_one_message_before_training(tmp_pa
 
 
 def test_ctrl_c_stops_the_workers_and_marks_every_trial_interrupted(tmp_path):
-    args = [sys.executable, "-m", "excolor.train", *QUICK, "schedule.n_steps=50000", "hydra.launcher.processes=2",
+    args = [sys.executable, "-m", "excolor.cli.train", *QUICK, "schedule.n_steps=50000", "hydra.launcher.processes=2",
             "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2", "trial.seeds=[0]",
             f"hydra.sweep.dir={tmp_path / 'multirun'}", f"hydra.sweeper.storage=sqlite:///{tmp_path / 'optuna.db'}"]
     sweep = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, "WANDB_MODE": "offline"}, text=True,
@@ -150,7 +150,7 @@ def test_ctrl_c_stops_the_workers_and_marks_every_trial_interrupted(tmp_path):
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     dirs = [tmp_path / "multirun" / str(n) for n in range(2)]
     deadline = time.time() + 120
-    while not all((d / status.STATUS_FILE).exists() for d in dirs) and time.time() < deadline:
+    while not all((d / outputs.STATUS_FILE).exists() for d in dirs) and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(3.0)  # both workers training
     sweep.send_signal(signal.SIGINT)  # to the sweep's process only, not to its workers
@@ -158,7 +158,7 @@ def test_ctrl_c_stops_the_workers_and_marks_every_trial_interrupted(tmp_path):
     assert sweep.returncode == 130, out[-2000:]
     assert "interrupted" in out and "Traceback" not in out
     for run_dir in dirs:
-        assert status.read(run_dir)["state"] == "interrupted" and not (run_dir / "metrics.json").exists()
+        assert outputs.read_status(run_dir)["state"] == "interrupted" and not (run_dir / "metrics.json").exists()
     deadline = time.time() + 10
     while time.time() < deadline:  # the session holds the sweep, its forkserver and workers: all gone
         try:
@@ -172,7 +172,7 @@ def test_ctrl_c_stops_the_workers_and_marks_every_trial_interrupted(tmp_path):
 
 OWNER_KILLED = """
 import multiprocessing, os, signal, sys, time
-from excolor.pool import TrainingPool
+from excolor.sweep.pool import TrainingPool
 if __name__ == "__main__":
     pool = TrainingPool(2)
     pool.start()

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from excolor.experiment import build_regularizers, build_schedule
-from excolor.schedule import Dopesheet
+from excolor.core.schedule import Dopesheet
+from excolor.run.trials import build_regularizers, build_schedule
 from tests.conftest import compose_config
 
 PRESETS = {  # experiment -> (K, N, selected regularizers, data grid, steps)
@@ -61,7 +61,7 @@ def test_sweep_presets_set_exactly_their_objectives(sweep, objectives):
 def test_tuned_preset_keeps_ex2_9_1_and_changes_weights():
     tuned, preset = compose_config(["experiment=ex2_9_1_tuned"]), compose_config(["experiment=ex2_9_1"])
     assert set(tuned.regularizers) == set(preset.regularizers) and tuned.data == preset.data
-    assert tuned.regularizers["anti_subspace"]["weight"] == pytest.approx(59.57)
+    assert tuned.regularizers["anti_subspace"].weight == pytest.approx(59.57)
     assert tuned.schedule.lr_scale < 1 and tuned.labels.concepts["red"].scale > 0.08
 
 
@@ -71,7 +71,7 @@ def test_local_config_sets_machine_settings(tmp_path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from excolor.config import CONF_DIR, SweepConfig, register_schema
+    from excolor.run.config import CONF_DIR, SweepConfig, register_schema
 
     (tmp_path / "local").mkdir()
     (tmp_path / "local" / "default.yaml").write_text(

@@ -6,14 +6,13 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from excolor import status
-from excolor.commands import BAD_INPUT_EXIT
-from excolor.experiment import run_trials
-from excolor.outcome import TrialOutcome
-from excolor.racing import Front, dominates
-from excolor.study import Attr
-from excolor.tracking import trial_summary
-from excolor.trial_table import columns
+from excolor.errors import BAD_INPUT_EXIT
+from excolor.run import outputs
+from excolor.run.outcome import Attr, TrialOutcome
+from excolor.run.tracking import trial_summary
+from excolor.run.trials import run_trials
+from excolor.study.table import columns
+from excolor.sweep.batch import Front, dominates
 from tests.conftest import FAST, compose_config, run_cli
 
 STUDY = "pareto-ex2_9_1"
@@ -72,7 +71,7 @@ def test_a_raced_trial_records_what_the_same_trial_trained_at_once_records(tmp_p
         assert trial.user_attrs[Attr.PRUNED_REASON] == "raced: after seeds [0, 1] dominated by trial 3"
         assert f"trial {trial.number:>4} pruned" in second.stdout
         run_dir = tmp_path / "multirun" / str(trial.number)
-        assert status.read(run_dir)["state"] == "pruned"
+        assert outputs.read_status(run_dir)["state"] == "pruned"
         assert json.loads((run_dir / "metrics.json").read_text())["n_seeds"] == 2
     state = next(c for c in columns(study) if c.header == "state")
     assert "PRUNED (raced: after seeds [0, 1]" in state.cell(pruned[0])

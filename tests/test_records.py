@@ -16,8 +16,10 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from excolor import status
-from excolor.study import Attr, TRIAL_FILE, fail_abandoned_trials, open_storage, open_study, worker_id
+from excolor.run import outputs
+from excolor.run.outcome import Attr
+from excolor.study.storage import open_storage, open_study
+from excolor.sweep.workers import TRIAL_FILE, fail_abandoned_trials, worker_id
 
 STUDY = "pareto-ex2_9_1"
 FAST_SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12",
@@ -27,7 +29,7 @@ FAST_SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "eval.hsv_cube=[24,8,8
 def start_worker(cwd: Path, storage: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
     """One sweep worker process (default sweep dir: multirun/<study>/<number> under `cwd`)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "excolor.train", *FAST_SWEEP, f"hydra.sweeper.storage='{storage}'", *extra],
+        [sys.executable, "-m", "excolor.cli.train", *FAST_SWEEP, f"hydra.sweeper.storage='{storage}'", *extra],
         cwd=cwd, env={**os.environ, "WANDB_MODE": "offline", **(env or {})}, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -142,14 +144,14 @@ def test_abandoned_trials_by_pid_here_and_by_heartbeat_anywhere(tmp_path):
         trial.set_user_attr(Attr.WORKER, worker)
         trial.set_user_attr(Attr.HEARTBEAT, time.time() - age)
         dirs.append(tmp_path / str(trial.number))
-        status.mark(dirs[-1], "running")  # what a worker writes before it trains, and kill -9 leaves
+        outputs.mark_status(dirs[-1], "running")  # what a worker writes before it trains, and kill -9 leaves
         trial.set_user_attr(Attr.OUTPUT_DIR, str(dirs[-1]))
     failed = fail_abandoned_trials(storage, study, grace_s=60)
     expected = [i for i, (_, (_, abandoned)) in enumerate(cases.items()) if abandoned]
     assert failed == expected
     states = [t.state for t in study.trials]
     assert [s == TrialState.FAIL for s in states] == [i in expected for i in range(4)]
-    on_disk = [status.read(d) for d in dirs]  # the directory tells what the study tells
+    on_disk = [outputs.read_status(d) for d in dirs]  # the directory tells what the study tells
     assert [r["state"] for r in on_disk] == ["failed" if i in expected else "running" for i in range(4)]
     assert all(on_disk[i]["reason"] == study.trials[i].user_attrs[Attr.REASON] for i in expected)
     assert fail_abandoned_trials(storage, study, grace_s=60) == []  # idempotent
@@ -171,7 +173,7 @@ def test_a_stale_directory_is_never_written_into(tmp_path):
 
 def test_default_storage_works_from_an_empty_directory(tmp_path):
     """No multirun/ folder here: the default SQLite storage creates it."""
-    worker = subprocess.run([sys.executable, "-m", "excolor.train", *FAST_SWEEP, "schedule.n_steps=30",
+    worker = subprocess.run([sys.executable, "-m", "excolor.cli.train", *FAST_SWEEP, "schedule.n_steps=30",
                              "hydra.sweeper.n_trials=1"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert worker.returncode == 0, worker.stdout[-2000:] + worker.stderr[-2000:]
     assert (tmp_path / "multirun" / "optuna.db").is_file()

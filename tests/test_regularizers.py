@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from excolor.regularizers import (AngularAnchor, Anchor, AntiAnchor, AxisAlignedSubspace, Separate, Unitarity)
+from excolor.core.regularizers import Anchor, AngularAnchor, AntiAnchor, AxisAlignedSubspace, Separate, Unitarity
 
 K = 3
 
@@ -14,42 +14,42 @@ def z(*rows):
 
 def test_per_sample_formulas():
     batch = z((2.0, 0.0, 0.0), (0.0, 1.0, 0.0), (-1.0, 0.0, 0.0))
-    assert Unitarity(k_bottleneck=K).per_sample(batch).tolist() == [[1.0, 0.0, 0.0]]
-    assert Anchor(k_bottleneck=K).per_sample(batch).tolist() == [[1.0, 2.0, 4.0]]
-    assert torch.allclose(AngularAnchor(k_bottleneck=K).per_sample(batch), torch.tensor([[0.0, 1.0, 2.0]]))
-    hemi = AntiAnchor(k_bottleneck=K, sign=-1.0).per_sample(batch)
-    full = AntiAnchor(k_bottleneck=K, sign=-1.0, form="full").per_sample(batch)
+    assert Unitarity.of(K).per_sample(batch).tolist() == [[1.0, 0.0, 0.0]]
+    assert Anchor.of(K).per_sample(batch).tolist() == [[1.0, 2.0, 4.0]]
+    assert torch.allclose(AngularAnchor.of(K).per_sample(batch), torch.tensor([[0.0, 1.0, 2.0]]))
+    hemi = AntiAnchor.of(K, sign=-1.0).per_sample(batch)
+    full = AntiAnchor.of(K, sign=-1.0, form="full").per_sample(batch)
     assert torch.allclose(hemi, torch.tensor([[0.0, 0.0, 1.0]]))
     assert torch.allclose(full, torch.tensor([[0.0, 0.5, 1.0]]))
-    keep01 = AxisAlignedSubspace(k_bottleneck=K, dims=[0, 1]).per_sample(z((1.0, 2.0, 3.0)))
-    not0 = AxisAlignedSubspace(k_bottleneck=K, dims=[0], invert=True).per_sample(z((1.0, 2.0, 3.0)))
+    keep01 = AxisAlignedSubspace.of(K, dims=[0, 1]).per_sample(z((1.0, 2.0, 3.0)))
+    not0 = AxisAlignedSubspace.of(K, dims=[0], invert=True).per_sample(z((1.0, 2.0, 3.0)))
     assert keep01.item() == 9.0 and not0.item() == 1.0
 
 
 def test_separate_sums_other_samples_and_ignores_duplicates():
     batch = z((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0))
-    loss = Separate(k_bottleneck=K, power=1.0).per_sample(batch)
+    loss = Separate.of(K, power=1.0).per_sample(batch)
     # sample 0: partner 1 is orthogonal ((0+1)/2 = 0.5), partner 2 is a duplicate (ignored)
     assert torch.allclose(loss, torch.tensor([[0.5, 1.0, 0.5]]))
 
 
 def test_label_weighting_rule_and_skip_without_labels():
-    reg = Unitarity(k_bottleneck=K, labels={"red": 1.0, "vibrant": 0.5})
+    reg = Unitarity.of(K, labels={"red": 1.0, "vibrant": 0.5})
     batch = z((2.0, 0, 0), (3.0, 0, 0), (1.0, 0, 0))  # per-sample 1, 4, 0
     labels = {"red": torch.tensor([[1.0, 0.0, 0.0]]), "vibrant": torch.tensor([[1.0, 1.0, 0.0]])}
     # w = clamp([1.5, 0.5, 0]) = [1, 0.5, 0]  ->  (1*1 + 4*0.5) / 1.5 = 2
     assert reg.batch_loss(batch, labels).item() == pytest.approx(2.0)
     none = {"red": torch.zeros(1, 3), "vibrant": torch.zeros(1, 3)}
     assert reg.batch_loss(batch, none).item() == 0.0
-    assert Unitarity(k_bottleneck=K).batch_loss(batch, {}).item() == pytest.approx(5 / 3)
+    assert Unitarity.of(K).batch_loss(batch, {}).item() == pytest.approx(5 / 3)
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: Anchor(k_bottleneck=4, vector=[1.0, 0.0]), "k_bottleneck=4"),
-    (lambda: Anchor(k_bottleneck=4, axis=4), "axis=4"),
-    (lambda: AntiAnchor(k_bottleneck=4, form="half"), "hemisphere"),
-    (lambda: AxisAlignedSubspace(k_bottleneck=4, dims=[5]), "dims=[5]"),
-    (lambda: Unitarity(k_bottleneck=4, layer="decoder"), "bottleneck"),
+    (lambda: Anchor.of(4, vector=[1.0, 0.0]), "k_bottleneck=4"),
+    (lambda: Anchor.of(4, axis=4), "axis=4"),
+    (lambda: AntiAnchor.of(4, form="half"), "hemisphere"),
+    (lambda: AxisAlignedSubspace.of(4, dims=[5]), "dims=[5]"),
+    (lambda: Unitarity.of(4, layer="decoder"), "bottleneck"),
 ])
 def test_bad_parameters_name_the_value(make, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -58,7 +58,7 @@ def test_bad_parameters_name_the_value(make, message):
 
 def test_gradients_stay_within_member():
     batch = torch.randn(2, 8, K, requires_grad=True)
-    Separate(k_bottleneck=K).batch_loss(batch, {})[0].backward()
+    Separate.of(K).batch_loss(batch, {})[0].backward()
     assert batch.grad[1].abs().sum() == 0 and math.isfinite(batch.grad[0].abs().sum().item())
 
 
@@ -67,8 +67,8 @@ def anti_anchor_sign_changed(monkeypatch):
     """AntiAnchor's schema with one default changed (sign -0.25), as an edit of that one file would."""
     from dataclasses import field, make_dataclass
 
-    from excolor import regularizers
-    from excolor.config import register_schema
+    from excolor.core import regularizers
+    from excolor.run.config import register_schema
 
     changed = make_dataclass("AntiAnchorConfig", [("sign", float, field(default=-0.25))],
                              bases=(regularizers.AntiAnchorConfig,))
@@ -82,14 +82,14 @@ def anti_anchor_sign_changed(monkeypatch):
 def test_a_default_is_defined_once(anti_anchor_sign_changed):
     """The schema is the one source: composed YAML, the class's keyword default and a built instance follow it;
     an override still wins."""
-    from excolor.config import compose_config
-    from excolor.experiment import build_regularizers
+    from excolor.run.checks import compose_config
+    from excolor.run.trials import build_regularizers
 
     sign = anti_anchor_sign_changed
     config = compose_config([])
-    assert config.regularizers["anti_anchor"]["sign"] == sign
+    assert config.regularizers["anti_anchor"].sign == sign
     assert build_regularizers(config)["anti_anchor"].point.tolist() == [sign, 0.0, 0.0, 0.0, 0.0]
-    assert AntiAnchor(k_bottleneck=K).point.tolist() == [sign, 0.0, 0.0]
+    assert AntiAnchor.of(K).point.tolist() == [sign, 0.0, 0.0]
     overridden = compose_config(["regularizers.anti_anchor.sign=0.5"])
     assert build_regularizers(overridden)["anti_anchor"].point.tolist() == [0.5, 0.0, 0.0, 0.0, 0.0]
 
@@ -100,8 +100,8 @@ def test_yaml_holds_only_what_differs_from_its_schema():
 
     from omegaconf import OmegaConf
 
-    from excolor.config import CONF_DIR
-    from excolor.regularizers import SCHEMAS, schema_name
+    from excolor.core.regularizers import SCHEMAS
+    from excolor.run.config import CONF_DIR, schema_name
 
     by_name = {schema_name(s): s for s in SCHEMAS.values()}
     for path in sorted((CONF_DIR / "regularizers").glob("*.yaml")):

@@ -10,9 +10,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from excolor import report
-from excolor.study import Attr, store_heldout
-from excolor.study_plots import objective_importances, pareto_figure
+from excolor.cli import report
+from excolor.run.outcome import Attr
+from excolor.study.heldout import store_heldout
+from excolor.study.plots import objective_importances, pareto_figure
 
 NAMES = ["collateral_mse", "red_mse"]
 ANCHOR, SEPARATE = "regularizers.anchor.weight", "regularizers.separate.weight"

@@ -14,9 +14,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from excolor.config import CONF_DIR, register_schema
-from excolor.sweeper import SAMPLER_TARGETS
-from excolor.targets import build
+from excolor.run.build import build
+from excolor.run.config import CONF_DIR, register_schema
+from excolor.sweep.sweeper import SAMPLER_TARGETS
 
 BATCH = 10
 SPACE = {  # the shape of sweep=pareto_wide: four log-scaled weights, a log-scaled and a linear parameter

@@ -46,7 +46,7 @@ def test_slurm_array_worker_script_as_two_local_tasks(tmp_path):
 
 def test_submitit_local_launcher_runs_one_trial_per_job(tmp_path):
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    result = subprocess.run([sys.executable, "-m", "excolor.train", "-m", *QUICK, "hydra/launcher=submitit_local",
+    result = subprocess.run([sys.executable, "-m", "excolor.cli.train", "-m", *QUICK, "hydra/launcher=submitit_local",
                              "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2",
                              f"hydra.sweeper.storage='{storage}'"], cwd=tmp_path, capture_output=True, text=True,
                             timeout=400, env={**os.environ, "WANDB_MODE": "offline"})

@@ -1,4 +1,4 @@
-"""Tests for excolor.schedule (dopesheet schedules)."""
+"""Tests for excolor.core.schedule (dopesheet schedules)."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from excolor.schedule import (
+from excolor.core.schedule import (
     Dopesheet,
     Interpolation,
     ScheduleError,
@@ -72,7 +72,7 @@ def test_ex29_planar_v_unselected_warns(caplog):
     sheet = Dopesheet.from_csv(reference("ex-2.9"))
     assert "planar_v" in sheet.tracks
     selected = KNOWN - {"planar_v"}
-    with caplog.at_level(logging.WARNING, logger="excolor.schedule"):
+    with caplog.at_level(logging.WARNING, logger="excolor.core.schedule"):
         warnings = sheet.check_names(known=KNOWN, selected=selected)
     assert len(warnings) == 1 and "'planar_v'" in warnings[0] and "no effect" in warnings[0]
     assert "planar_v" in caplog.text

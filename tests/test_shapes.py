@@ -8,8 +8,8 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from benchmarks.shape_study import select
-from excolor.config import CONF_DIR, group_options, register_schema
-from excolor.model import ModelConfig
+from excolor.core.model import ModelConfig
+from excolor.run.config import CONF_DIR, group_options, register_schema
 from tests.conftest import FAST, compose_config, run_in_process
 
 SHAPES = {f"k{k}_n{n}": (k, n) for k in (4, 5, 6) for n in (1, 2)}

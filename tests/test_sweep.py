@@ -5,9 +5,9 @@ import re
 import optuna
 import pytest
 
-from excolor.commands import BAD_INPUT_EXIT
-from excolor.experiment import run_trials
-from excolor.report import main as report_main
+from excolor.cli.report import main as report_main
+from excolor.errors import BAD_INPUT_EXIT
+from excolor.run.trials import run_trials
 from tests.conftest import compose_config, run_cli
 
 SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "eval.hsv_cube=[24,8,8]",
@@ -77,7 +77,7 @@ def test_sweep_config_errors_fail_before_first_trial(tmp_path, override, words):
 
 def test_sweep_preset_without_dash_m_runs_the_sweep(tmp_path):
     """`excolor-train sweep=pareto` is a sweep, not one quiet training that looks like one."""
-    from excolor.train import with_multirun
+    from excolor.cli.train import with_multirun
 
     assert with_multirun(["sweep=pareto", "seed=1"]) == ["-m", "sweep=pareto", "seed=1"]
     for argv in (["-m", "sweep=pareto"], ["sweep=pareto", "--cfg", "job"], ["sweep=null"], ["seed=1"]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from excolor.experiment import run_trials
+from excolor.run.trials import run_trials
 from tests.conftest import compose_config, run_cli
 
 TINY = ["trainer.max_steps=150", "eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12", "outputs.plots=false"]

@@ -1,6 +1,6 @@
 """W&B identity of a sweep trial: one run per trial, grouped by study, sampled values as flat typed keys."""
 
-from excolor.tracking import SweepTrial, build_logger, finish_logger
+from excolor.run.tracking import SweepTrial, build_logger, finish_logger
 
 
 def test_sweep_trial_becomes_a_grouped_wandb_run(tmp_path, monkeypatch):

@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
-from excolor.evaluate import main as evaluate_main
-from excolor.experiment import run_trials
+from excolor.cli.evaluate import main as evaluate_main
+from excolor.run.trials import run_trials
 from tests.conftest import FAST, compose_config, run_cli
 
 

@@ -5,9 +5,9 @@ import json
 import optuna
 import pytest
 
-from excolor.report import main as report_main
-from excolor.study import heldout_key, read_heldout
-from excolor.validate import main as validate_main
+from excolor.cli.report import main as report_main
+from excolor.cli.validate import main as validate_main
+from excolor.study.heldout import heldout_key, read_heldout
 from tests.conftest import run_cli
 
 STUDY = "pareto-ex2_9_1"

@@ -12,10 +12,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from excolor import outputs
-from excolor.study import Attr
-from excolor.tracking import REPLAY_NOTE, SAMPLED_PREFIX
-from excolor.wandb_study import TABLE_KEY
+from excolor.run import outputs
+from excolor.run.outcome import Attr
+from excolor.run.tracking import REPLAY_NOTE, SAMPLED_PREFIX
+from excolor.study.wandb_run import TABLE_KEY
 from tests.conftest import FAST, run_cli
 from tests.wandb_records import OfflineRun, read_run, table
 
@@ -96,7 +96,7 @@ def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
     assert run.summary["front"] == sorted(front)
     assert {"pareto_front", "importance/log10_collateral_mse_table", "importance/red_mse_table"} <= set(run.summary)
 
-    from excolor import report  # on demand, for any study in any storage
+    from excolor.cli import report  # on demand, for any study in any storage
 
     out = tmp_path / "report"
     assert report.main(["--storage", f"sqlite:///{tmp_path / 'optuna.db'}", "--study", STUDY, "--out", str(out),
@@ -126,7 +126,7 @@ def test_wandb_start_up_against_a_silent_server_is_bounded_by_init_timeout(tmp_p
     import lightning.pytorch.loggers  # noqa: F401  (imports are not start-up)
     import wandb
 
-    from excolor.tracking import build_logger
+    from excolor.run.tracking import build_logger
 
     spec = {"_target_": "lightning.pytorch.loggers.WandbLogger", "project": "excolor", "save_dir": str(tmp_path),
             "mode": "online", "settings": {"init_timeout": INIT_TIMEOUT_S, "silent": True,

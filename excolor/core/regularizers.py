@@ -1,0 +1,226 @@
+"""The six latent regularizers of SPEC, each a per-sample loss z[M,B,K] -> [M,B].
+
+A regularizer watches one layer (`encoder` or `bottleneck`) and optionally applies only to labelled
+samples: with label affinities the batch loss is sum(loss_i * w_i) / sum(w_i), where
+w_i = clamp(sum_label affinity * label_i, 0, 1), and a member whose batch has no labelled sample
+skips the term. Without affinities the batch loss is the mean. The step weight
+(`weight` multiplier times the schedule's value) is applied by the training module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Optional
+
+import torch
+
+torch.set_flush_denormal(True)  # ((cos+1)/2)**100 underflows: denormals would make CPU steps ~50x slower
+from torch import Tensor
+from torch.nn import functional as F
+
+from excolor.core.model import LAYERS
+
+
+@dataclass
+class RegularizerConfig:
+    """Fields shared by every regularizer; subclasses add their own parameters.
+
+    These dataclasses are the one place a default is set: they are the schemas Hydra composes each
+    conf/regularizers/*.yaml onto (registered in excolor/run/config.py), and what each class is built from.
+    """
+
+    _target_: str = ""
+    weight: float = 1.0  # multiplier of the schedule's weight track: the trainer applies it, not the class
+    layer: str = "bottleneck"
+    labels: Optional[dict[str, float]] = None
+
+
+@dataclass
+class UnitarityConfig(RegularizerConfig):
+    _target_: str = "excolor.core.regularizers.Unitarity"
+
+
+@dataclass
+class AnchorConfig(RegularizerConfig):
+    _target_: str = "excolor.core.regularizers.Anchor"
+    axis: int = 0
+    sign: float = 1.0
+    vector: Optional[list[float]] = None  # an explicit K-vector instead of sign * one-hot(axis)
+
+
+@dataclass
+class AngularAnchorConfig(AnchorConfig):
+    _target_: str = "excolor.core.regularizers.AngularAnchor"
+
+
+@dataclass
+class AntiAnchorConfig(AnchorConfig):
+    _target_: str = "excolor.core.regularizers.AntiAnchor"
+    sign: float = -1.0
+    form: str = "hemisphere"  # hemisphere: max(cos, 0) | full: (cos + 1) / 2
+
+
+@dataclass
+class SeparateConfig(RegularizerConfig):
+    _target_: str = "excolor.core.regularizers.Separate"
+    power: float = 100.0
+    duplicate_cosine: float = 1.0 - 1e-6  # pairs at least this close count as one point, not a pair
+
+
+@dataclass
+class AxisAlignedSubspaceConfig(RegularizerConfig):
+    _target_: str = "excolor.core.regularizers.AxisAlignedSubspace"
+    dims: list[int] = field(default_factory=list)
+    invert: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a regularizer is built for, besides its own settings: the model it watches."""
+
+    k_bottleneck: int
+
+
+class Regularizer:
+    """Base: layer + label affinities + the batch-weighting rule.
+
+    `Regularizer(config, context)`: `config` is an instance of the class's `Config` schema (the checked
+    settings of its YAML; its `weight` is the training schedule's multiplier, which the trainer applies,
+    not the regularizer), `context` the model it watches. A subclass computes `per_sample`.
+    """
+
+    Config: ClassVar[type[RegularizerConfig]] = RegularizerConfig
+
+    def __init__(self, config: RegularizerConfig, context: Context) -> None:
+        if not isinstance(config, self.Config):
+            raise TypeError(f"{type(self).__name__} takes a {self.Config.__name__}, not a {type(config).__name__}")
+        if config.layer not in LAYERS:
+            raise ValueError(f"layer={config.layer!r} is not addressable; allowed: {list(LAYERS)}")
+        self.config = config
+        self.context = context
+        self.layer = config.layer
+        self.labels = dict(config.labels) if config.labels else None
+
+    @classmethod
+    def of(cls, k_bottleneck: int, **settings: Any) -> "Regularizer":
+        """Built from keyword settings (the schema's defaults fill in the rest), for a bottleneck of K dims."""
+        return cls(cls.Config(**settings), Context(k_bottleneck))
+
+    def per_sample(self, z: Tensor) -> Tensor:
+        """Loss of every sample: [M,B,K] -> [M,B]."""
+        raise NotImplementedError
+
+    def batch_loss(self, z: Tensor, labels: dict[str, Tensor]) -> Tensor:
+        """One loss per member [M], following SPEC's label-affinity weighting rule."""
+        loss = self.per_sample(z)
+        if self.labels is None:
+            return loss.mean(dim=-1)
+        w = sum(affinity * labels[name] for name, affinity in self.labels.items())
+        w = torch.clamp(w, 0.0, 1.0)
+        total = w.sum(dim=-1)
+        return torch.where(total > 0, (loss * w).sum(dim=-1) / total.clamp_min(1e-12), 0.0)
+
+
+def _direction(k_bottleneck: int, axis: int, sign: float, vector: list[float] | None) -> Tensor:
+    """The anchor point: `vector` if given (must have K entries), else sign * one-hot(axis)."""
+    if vector is not None:
+        if len(vector) != k_bottleneck:
+            raise ValueError(
+                f"vector={list(vector)} has {len(vector)} entries but model.k_bottleneck={k_bottleneck}; "
+                f"give exactly {k_bottleneck} values or drop `vector` and use `axis`/`sign`"
+            )
+        return torch.tensor(list(vector), dtype=torch.float32)
+    if not 0 <= axis < k_bottleneck:
+        raise ValueError(f"axis={axis} is outside the bottleneck (0..{k_bottleneck - 1})")
+    direction = torch.zeros(k_bottleneck)
+    direction[axis] = sign
+    return direction
+
+
+class Unitarity(Regularizer):
+    """(|z| - 1)^2: keeps the raw encoder output near the unit sphere."""
+
+    Config = UnitarityConfig
+
+    def per_sample(self, z: Tensor) -> Tensor:
+        return (z.norm(dim=-1) - 1.0) ** 2
+
+
+class Anchor(Regularizer):
+    """|z - a|^2: Euclidean pull towards a fixed point."""
+
+    Config = AnchorConfig
+
+    def __init__(self, config: AnchorConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self.point = _direction(context.k_bottleneck, config.axis, config.sign, config.vector)
+
+    def per_sample(self, z: Tensor) -> Tensor:
+        return ((z - self.point) ** 2).sum(dim=-1)
+
+
+class AngularAnchor(Anchor):
+    """1 - cos(z, a): angular pull towards a fixed direction."""
+
+    Config = AngularAnchorConfig
+
+    def per_sample(self, z: Tensor) -> Tensor:
+        return 1.0 - F.cosine_similarity(z, self.point.expand_as(z), dim=-1)
+
+
+class AntiAnchor(Anchor):
+    """Repulsion from a direction: max(cos, 0) (hemisphere) or (cos + 1) / 2 (full)."""
+
+    Config = AntiAnchorConfig
+    FORMS = ("hemisphere", "full")
+
+    def __init__(self, config: AntiAnchorConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self.form = config.form
+        if self.form not in self.FORMS:
+            raise ValueError(f"form={self.form!r} is unknown; allowed: {list(self.FORMS)}")
+
+    def per_sample(self, z: Tensor) -> Tensor:
+        cos = F.cosine_similarity(z, self.point.expand_as(z), dim=-1)
+        return cos.clamp_min(0.0) if self.form == "hemisphere" else (cos + 1.0) / 2.0
+
+
+class Separate(Regularizer):
+    """sum_j ((cos(z_i, z_j) + 1) / 2) ** power over the other samples of the batch."""
+
+    Config = SeparateConfig
+
+    def __init__(self, config: SeparateConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self.power = config.power
+        self.duplicate_cosine = config.duplicate_cosine
+
+    def per_sample(self, z: Tensor) -> Tensor:
+        unit = F.normalize(z, dim=-1)
+        cos = unit @ unit.transpose(1, 2)
+        pressure = ((cos + 1.0) / 2.0) ** self.power
+        return torch.where(cos < self.duplicate_cosine, pressure, 0.0).sum(dim=-1)
+
+
+class AxisAlignedSubspace(Regularizer):
+    """sum of z_d^2 over the dims not kept; `invert` penalises the listed dims instead."""
+
+    Config = AxisAlignedSubspaceConfig
+
+    def __init__(self, config: AxisAlignedSubspaceConfig, context: Context) -> None:
+        super().__init__(config, context)
+        k, dims = context.k_bottleneck, list(config.dims)
+        bad = [d for d in dims if not 0 <= d < k]
+        if bad or len(set(dims)) != len(dims):
+            raise ValueError(f"dims={dims} must be distinct dims of the bottleneck (0..{k - 1})")
+        listed = torch.zeros(k, dtype=torch.bool)
+        listed[dims] = True
+        self.penalised = listed if config.invert else ~listed
+
+    def per_sample(self, z: Tensor) -> Tensor:
+        return (z[..., self.penalised] ** 2).sum(dim=-1)
+
+
+CLASSES: tuple[type[Regularizer], ...] = (Unitarity, Anchor, AngularAnchor, AntiAnchor, Separate, AxisAlignedSubspace)
+SCHEMAS: dict[str, type[RegularizerConfig]] = {cls.Config._target_: cls.Config for cls in CLASSES}
+"""Schema of each regularizer class, keyed by the `_target_` its YAML names."""

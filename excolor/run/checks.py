@@ -1,0 +1,141 @@
+"""Everything about a run's config that a schema cannot express, checked before anything is trained:
+numbers in their domains, cross-field rules, the regularizers' own schemas, Lightning's Trainer
+arguments and the memory the run will need. A mistake raises ConfigError naming the key to fix."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from excolor.core.ablation import check_dims
+from excolor.core.data import check_data
+from excolor.core.domains import DomainError, check_numbers, check_run_name
+from excolor.core.labels import check_labels
+from excolor.core.memory import ResourceError, check_fits, evaluation_needs, model_need
+from excolor.core.metric_names import SCALAR_METRICS, is_objective, named_after
+from excolor.core.metrics import check_settings
+from excolor.core.regularizers import SCHEMAS, RegularizerConfig
+from excolor.errors import ConfigError
+from excolor.run.config import ExcolorConfig, compose, group_options
+
+
+def compose_config(overrides: list[str]) -> "ExcolorConfig":
+    """The checked config `excolor-train OVERRIDES` would run (logger off), composed without running it."""
+    return check_config(compose(["logger=none", *overrides], with_hydra=True))
+
+
+LEGACY_TARGETS = {"excolor.regularizers.": "excolor.core.regularizers."}
+"""Where `_target_` paths saved by earlier versions (e.g. a 0.1.0 run dir's .hydra/config.yaml) live today."""
+
+
+def current_target(target: str) -> str:
+    """A saved `_target_` path as today's code names it."""
+    for old, new in LEGACY_TARGETS.items():
+        if target.startswith(old):
+            return new + target.removeprefix(old)
+    return target
+
+
+def typed_regularizers(cfg: DictConfig) -> dict[str, RegularizerConfig]:
+    """Every selected regularizer as an instance of its class's schema, its `_target_` allow-listed.
+
+    A composed config is typed already (each conf/regularizers/*.yaml names its schema, so Hydra checks
+    keys and types at composition); a run's saved config, which has no defaults list, is typed here.
+    """
+    typed: dict[str, RegularizerConfig] = {}
+    for name, node in cfg.regularizers.items():
+        target = current_target(str(node.get("_target_"))) if isinstance(node, DictConfig) else None
+        if target not in SCHEMAS:
+            raise ConfigError(f"regularizers.{name}: _target_={target!r} is not a known regularizer class; "
+                              f"allowed: {sorted(SCHEMAS)}")
+        try:
+            merged = OmegaConf.merge(OmegaConf.structured(SCHEMAS[target]), node, {"_target_": target})
+        except OmegaConfBaseException as error:
+            raise ConfigError(f"regularizers.{name}.{error.key or ''}: {error.msg}") from None
+        typed[name] = OmegaConf.to_object(merged)
+    return typed
+
+
+def check_config(cfg: DictConfig) -> ExcolorConfig:
+    """Every rule a schema cannot express, checked before anything is trained."""
+    if OmegaConf.get_type(cfg) is not ExcolorConfig:  # e.g. a run's saved .hydra/config.yaml
+        try:
+            cfg = OmegaConf.merge(OmegaConf.structured(ExcolorConfig), cfg)
+        except OmegaConfBaseException as error:
+            raise ConfigError(f"{error.full_key}: {error.msg}") from None
+    typed: ExcolorConfig = OmegaConf.to_object(cfg)
+    typed.regularizers = typed_regularizers(cfg)
+    try:
+        check_numbers(typed)  # every number finite and in its domain (excolor/core/domains.py)
+        check_run_name(typed.name)
+    except DomainError as error:
+        raise ConfigError(str(error)) from None
+    for name, regularizer in typed.regularizers.items():
+        unknown = sorted(set(regularizer.labels or {}) - set(typed.labels.concepts))
+        if unknown:
+            raise ConfigError(
+                f"regularizers.{name}.labels names {unknown}, but the run's labels are {list(typed.labels.concepts)} "
+                f"(labels=...); choose labels that define them or set regularizers.{name}.labels=null"
+            )
+    accelerator = str(typed.trainer.get("accelerator", "cpu"))
+    if accelerator != "cpu":
+        raise ConfigError(f"trainer.accelerator={accelerator}: excolor trains on the CPU (allowed: cpu); "
+                          "a ~1,000-parameter model gains nothing from a GPU, stack more members instead")
+    try:
+        check_trainer(typed.trainer)
+        members = len(typed.trial.seeds or [typed.seed])
+        model = typed.model
+        check_fits([model_need(model.k_bottleneck, model.width, model.n_hidden, members),
+                    *evaluation_needs(list(typed.eval.hsv_cube), typed.eval.rgb_grid_size, typed.eval.chunk_size,
+                                      members, model.width, model.n_hidden, model.k_bottleneck)])
+    except (DomainError, ResourceError) as error:
+        raise ConfigError(str(error)) from None
+    checks = [
+        (lambda: check_data(typed.data)),
+        (lambda: check_labels(typed.labels)),
+        (lambda: check_settings(typed.eval)),
+        (lambda: check_dims(list(typed.ablation.dims), typed.model.k_bottleneck, typed.ablation.layer) if typed.ablation.dims else None),
+    ]
+    for check in checks:
+        try:
+            check()
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    if not typed.objectives:
+        raise ConfigError(f"objectives is empty: choose objectives=... ({', '.join(group_options('objectives'))})")
+    allowed = [*SCALAR_METRICS, named_after("<colour>")]
+    for metric in typed.objectives:
+        if not is_objective(metric):
+            raise ConfigError(f"objectives names {metric!r}, which is no metric; allowed: {', '.join(allowed)}")
+    return typed
+
+
+def check_trainer(trainer: Mapping[str, Any]) -> None:
+    """Let Lightning judge the `trainer` arguments now, so its rejection names our key, not its traceback."""
+    import logging
+    import warnings
+
+    import lightning as L
+
+    kwargs = {**trainer, "max_steps": 1, "logger": False, "enable_progress_bar": False}
+    quiet = logging.getLogger("lightning.pytorch")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its "GPU available" banner is printed once, by the real Trainer
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            L.Trainer(**kwargs)
+    except Exception as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        unexpected = re.search(r"unexpected keyword argument '(\w+)'", message)
+        if unexpected:
+            raise DomainError(f"trainer.{unexpected.group(1)} is not a Lightning Trainer argument; "
+                              "see `lightning.pytorch.Trainer` for the allowed ones") from None
+        named = [key for key in trainer if key in message]
+        key = ", ".join(f"trainer.{k}={trainer[k]!r}" for k in named) or f"trainer={dict(trainer)}"
+        raise DomainError(f"{key} is rejected by Lightning's Trainer: {message}") from None
+    finally:
+        quiet.setLevel(level)

@@ -1,0 +1,132 @@
+"""A study's storage, on public Optuna APIs only: open it for a sweep (creating what is missing) or for a
+command that only reads (creating nothing), with errors that name the storage and the real cause."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import optuna
+
+from excolor.errors import ConfigError
+
+SQLITE_BUSY_TIMEOUT_S = 60
+"""How long a worker waits for another to release a SQLite study before failing."""
+CREATION_RACES = ("IntegrityError", "ProgrammingError")
+"""Errors a worker may meet while another worker creates the same tables; it waits and tries again."""
+
+
+def shown_url(url: str) -> str:
+    """A storage URL with any password masked, for messages and files."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a sqlite:/// URL (None for in-memory databases and other back ends)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def open_storage(url: str, create: bool = True, key: str = "storage") -> optuna.storages.RDBStorage:
+    """Optuna RDB storage; SQLite gets its folder created and a busy timeout (workers queue, not fail).
+
+    `create=False` (read-only commands): a SQLite file that does not exist is an error, not a new file.
+    `key` names the setting the URL came from, in error messages.
+    """
+    engine_kwargs: dict[str, Any] = {}
+    database = sqlite_file(url)
+    if url.startswith("sqlite"):
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    if database is not None:
+        if not create and not database.is_file():
+            raise ConfigError(f"{key}={url!r}: no such database file {database.resolve()} (this command reads an "
+                              "existing study storage; it creates none)")
+        if not create and database.stat().st_size == 0:
+            raise ConfigError(f"{key}={url!r}: {database.resolve()} is empty, not an Optuna storage")
+        try:
+            database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"{key}={url!r}: cannot create its folder {database.parent.resolve()} "
+                              f"({error.strerror}); choose a writable path, e.g. sqlite:///multirun/optuna.db") from None
+        if database.exists() and not os.access(database, os.R_OK | (os.W_OK if create else 0)):
+            raise ConfigError(f"{key}={url!r}: {database.resolve()} is not "
+                              f"{'writable' if create else 'readable'} by this user")
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=not create)
+        except Exception as error:  # sqlalchemy / driver errors: name the real cause
+            racing = type(error).__name__ in CREATION_RACES or "already exists" in str(error)
+            if attempt < 4 and racing:  # workers creating one schema at once: the loser retries
+                time.sleep(0.5 + attempt)
+                continue
+            _storage_error(key, url, error)
+    raise AssertionError("unreachable")
+
+
+def _storage_error(key: str, url: str, error: Exception) -> None:
+    """Raise a ConfigError that names the storage and the real cause."""
+    cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    raise ConfigError(f"{key}={shown_url(url)!r} cannot be opened ({type(error).__name__}: {cause}); "
+                      "use sqlite:///path/to/file.db or postgresql://user:pass@host/db") from None
+
+
+def open_study(storage: optuna.storages.RDBStorage, name: str, directions: list[str], sampler: Any,
+               metric_names: list[str]) -> optuna.Study:
+    """Create or continue the study; directions must match a study that exists; metric names are set."""
+    for attempt in range(3):  # workers starting together race to create the study: the loser loads it
+        try:
+            study = optuna.create_study(study_name=name, storage=storage, sampler=sampler,
+                                        directions=directions, load_if_exists=True)
+            break
+        except ValueError as error:  # e.g. directions differ from the stored study
+            raise ConfigError(f"study {name!r}: {error}") from None
+        except Exception as error:
+            if attempt < 2 and type(error).__name__ in ("IntegrityError", "DuplicatedStudyError"):
+                time.sleep(1.0 + attempt)
+                continue
+            raise
+    if list(study.metric_names or []) != metric_names:
+        with quiet_experimental():
+            study.set_metric_names(metric_names)
+    return study
+
+
+def study_names(storage: optuna.storages.RDBStorage, url: str, key: str = "--storage") -> dict[str, int]:
+    """The studies in a storage and their trial counts; a storage without Optuna's tables is refused."""
+    try:
+        return {s.study_name: s.n_trials for s in optuna.get_all_study_summaries(storage=storage)}
+    except Exception as error:  # e.g. an empty database: no tables (a read-only command creates none)
+        _storage_error(key, url, error)
+        raise AssertionError("unreachable")
+
+
+def study_in(storage: optuna.storages.RDBStorage, url: str, name: str, key: str = "--storage") -> optuna.Study:
+    """An existing study of an open storage; a missing one is named with the studies that are there."""
+    names = list(study_names(storage, url, key))
+    if name not in names:
+        raise ConfigError(f"--study {name!r}: no such study in {shown_url(url)}; studies there: {names or 'none'}")
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def load_study(url: str, name: str, key: str = "--storage") -> optuna.Study:
+    """An existing study, for a command that only reads or annotates it (nothing is created)."""
+    return study_in(open_storage(url, create=False, key=key), url, name, key)
+
+
+@contextmanager
+def quiet_experimental() -> Iterator[None]:
+    """Optuna marks a few public APIs experimental; their warnings are noise on a user's terminal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
