@@ -21,6 +21,7 @@ from excolor.run.outcome import Attr
 
 SAVED_CONFIG = Path(".hydra") / "config.yaml"
 """Where a run directory keeps the exact config it ran with (Hydra's layout)."""
+RUN_DIR_HINT = "RUN_DIR must be the output dir of an excolor-train run"
 EVAL_OVERRIDABLE = ("ablation", "eval")
 """What a re-evaluation can change; everything else (model, data, schedule, ...) needs a new training run."""
 
@@ -29,15 +30,15 @@ def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
-def read_saved_config(path: Path, owner: str) -> DictConfig:
-    """A saved config file as a mapping of config keys; `owner` names it in errors (e.g. `trial 3`)."""
+def read_saved_config(path: Path, hint: str) -> DictConfig:
+    """A saved config file as a mapping of config keys; `hint` ends the error (what the path should be)."""
     try:
         cfg = OmegaConf.load(path)
+        if not isinstance(cfg, DictConfig):
+            raise ValueError("it is not a mapping of config keys")
     except Exception as error:  # yaml's and OmegaConf's parse errors
-        raise ConfigError(f"{owner}: {path} cannot be read ({type(error).__name__}: {_first_line(error)}); "
-                          "it is not the config file Hydra wrote") from None
-    if not isinstance(cfg, DictConfig):
-        raise ConfigError(f"{owner}: {path} is not a mapping of config keys")
+        raise ConfigError(f"{path}: not a run's saved config ({type(error).__name__}: {_first_line(error)}); "
+                          f"{hint}") from None
     return cfg
 
 
@@ -64,13 +65,13 @@ def load_run(run_dir: Path, overrides: list[str]) -> tuple[ExcolorConfig, ColorM
     saved, weights = run_dir / SAVED_CONFIG, run_dir / outputs.WEIGHTS_FILE
     for needed in (saved, weights):
         if not needed.exists():
-            raise ConfigError(f"{needed} not found: RUN_DIR must be the output dir of an excolor-train run")
+            raise ConfigError(f"{needed} not found: {RUN_DIR_HINT}")
     groups = check_eval_overrides(overrides)
-    loaded = read_saved_config(saved, "RUN_DIR")
+    loaded = read_saved_config(saved, RUN_DIR_HINT)
     missing = [key for key in ("model", "eval", "ablation", "objectives") if key not in loaded]
     if missing:
-        raise ConfigError(f"{saved}: not a run's saved config (it has no {', '.join(missing)} section); RUN_DIR "
-                          "must be the output dir of an excolor-train run")
+        raise ConfigError(f"{saved}: not a run's saved config (it has no {', '.join(missing)} section); "
+                          f"{RUN_DIR_HINT}")
     try:
         cfg = compose([o for o in overrides if o.split("=", 1)[0] not in groups], config_dir=saved.parent.resolve())
     except Exception as error:  # Hydra's override grammar and key errors
@@ -110,7 +111,7 @@ def trial_config(trial: FrozenTrial, seeds: list[int]) -> DictConfig:
     if not saved.is_file():
         raise ConfigError(f"{owner}: its config {saved} is not there (the trial's output_dir "
                           "attribute names its directory; run excolor-validate where the sweep's files are)")
-    cfg = read_saved_config(saved, owner)
+    cfg = read_saved_config(saved, f"{owner} cannot be rebuilt from its directory")
     for key, value in trial.params.items():
         recorded = OmegaConf.select(cfg, key)
         numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (recorded, value))
