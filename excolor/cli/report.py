@@ -16,7 +16,7 @@ from excolor.run.config import DEFAULT_STORAGE
 from excolor.study.html import missing_plotly, write_page
 from excolor.study.plots import write_plots
 from excolor.study.records import objective_names
-from excolor.study.storage import open_storage, study_in, study_names
+from excolor.study.storage import check_database_file, open_storage, study_in, study_names
 from excolor.study.table import text_table
 
 
@@ -31,12 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wandb", action="store_true", help="also log the study-level W&B run (under --out; "
                         "offline unless WANDB_MODE=online; upload with `wandb sync`)")
     args = parser.parse_args(argv)
-    problem = (f"--top {args.top} must be >= 1" if args.top is not None and args.top < 1 else None) or (
-        missing_plotly() if args.html else None)
-    if problem:
-        print(f"excolor-report: {problem}", file=sys.stderr)
-        return BAD_INPUT_EXIT
     try:
+        check_database_file(args.storage, create=False, key="--storage")
+        problem = (f"--top {args.top} must be >= 1" if args.top is not None and args.top < 1 else None) or (
+            missing_plotly() if args.html else None)
+        if problem:
+            raise ConfigError(problem)
         storage = open_storage(args.storage, create=False, key="--storage")
         if args.study is None:
             for name, n_trials in study_names(storage, args.storage).items():

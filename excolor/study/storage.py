@@ -45,9 +45,25 @@ def open_storage(url: str, create: bool = True, key: str = "storage") -> optuna.
     `key` names the setting the URL came from, in error messages.
     """
     engine_kwargs: dict[str, Any] = {}
-    database = sqlite_file(url)
     if url.startswith("sqlite"):
         engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    check_database_file(url, create, key)
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=not create)
+        except Exception as error:  # sqlalchemy / driver errors: name the real cause
+            racing = type(error).__name__ in CREATION_RACES or "already exists" in str(error)
+            if attempt < 4 and racing:  # workers creating one schema at once: the loser retries
+                time.sleep(0.5 + attempt)
+                continue
+            _storage_error(key, url, error)
+    raise AssertionError("unreachable")
+
+
+def check_database_file(url: str, create: bool, key: str) -> None:
+    """A SQLite storage's file, checked before connecting: for a command that only reads, it must exist and
+    not be empty (connecting would create it); for a sweep, its folder must be creatable and it writable."""
+    database = sqlite_file(url)
     if database is not None:
         if not create and not database.is_file():
             raise ConfigError(f"{key}={url!r}: no such database file {database.resolve()} (this command reads an "
@@ -62,22 +78,21 @@ def open_storage(url: str, create: bool = True, key: str = "storage") -> optuna.
         if database.exists() and not os.access(database, os.R_OK | (os.W_OK if create else 0)):
             raise ConfigError(f"{key}={url!r}: {database.resolve()} is not "
                               f"{'writable' if create else 'readable'} by this user")
-    for attempt in range(5):
-        try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=not create)
-        except Exception as error:  # sqlalchemy / driver errors: name the real cause
-            racing = type(error).__name__ in CREATION_RACES or "already exists" in str(error)
-            if attempt < 4 and racing:  # workers creating one schema at once: the loser retries
-                time.sleep(0.5 + attempt)
-                continue
-            _storage_error(key, url, error)
-    raise AssertionError("unreachable")
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The innermost exception behind `error`: Optuna wraps a driver's error (file is not a database,
+    connection refused, no such table) in a generic one whose message names none of them."""
+    while error.__cause__ is not None or (error.__context__ is not None and not error.__suppress_context__):
+        error = error.__cause__ or error.__context__
+    return error
 
 
 def _storage_error(key: str, url: str, error: Exception) -> None:
     """Raise a ConfigError that names the storage and the real cause."""
-    cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    raise ConfigError(f"{key}={shown_url(url)!r} cannot be opened ({type(error).__name__}: {cause}); "
+    cause = root_cause(error)
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    raise ConfigError(f"{key}={shown_url(url)!r} cannot be opened ({type(cause).__name__}: {text}); "
                       "use sqlite:///path/to/file.db or postgresql://user:pass@host/db") from None
 
 
