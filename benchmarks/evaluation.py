@@ -17,6 +17,7 @@ from excolor.core.memory import colours_per_chunk
 from excolor.core.metrics import evaluate
 from excolor.core.model import ColorMLP
 from excolor.run.checks import compose_config
+from excolor.run.concept import concept_of
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     model = ColorMLP(config.model, list(range(args.members))).eval()
     ablated = apply_ablation(model, config.ablation)
     started = time.perf_counter()
-    evaluate(model.reconstruct, ablated.reconstruct, config.eval)
+    evaluate(model.reconstruct, ablated.reconstruct, config.eval, concept_of(config))
     colours = colours_per_chunk(config.eval.chunk_size, args.members)
     print(f"{args.members} members, eval.chunk_size={config.eval.chunk_size} ({colours} colours a chunk): "
           f"{time.perf_counter() - started:.2f} s")

@@ -2,9 +2,9 @@ import torch
 
 from excolor.core import colors
 from excolor.core.data import ColorDataModule, DataConfig, GridKind, SamplerKind, sample_indices, training_grid
-from excolor.core.labels import LabelsConfig, LabelSource, LabelSpec, draw_labels, label_probabilities
+from excolor.core.labels import LabelsConfig, LabelSpec, draw_labels, label_probabilities
 
-RED_ONLY = LabelsConfig(hard=True, concepts={"red": LabelSpec(LabelSource.redness, 0.5, 2.0)})
+RED_ONLY = LabelsConfig(hard=True, concepts={"red": LabelSpec("redness", 0.5, 2.0)})
 
 
 def test_weighted_sampler_follows_hsv_bias():

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from excolor.core.colors import NAMED_COLORS, rgb_to_hsv, similarity
+from excolor.core.concepts import Concept, Pole
 from excolor.core.metrics import (
     EvalSettings,
     batched_mse,
@@ -19,6 +20,7 @@ from excolor.core.metrics import (
 )
 
 SMALL = EvalSettings(rgb_grid_size=8, hsv_cube=[12, 6, 6], chunk_size=100)
+RED = Concept("red", (Pole("red", (1.0, 0.0, 0.0), "redness", 0, 1.0),))
 RED_HSV = torch.tensor([0.0, 1.0, 1.0])
 
 
@@ -53,7 +55,7 @@ def test_pearson_r2() -> None:
 
 
 def test_identity_gives_zero_errors() -> None:
-    (report,) = evaluate(identity(), identity(), SMALL)
+    (report,) = evaluate(identity(), identity(), SMALL, RED)
     logs = ("log_selectivity", "log10_collateral_mse")
     errors = {k: v for k, v in report.metrics.items() if k not in logs}
     assert all(v == pytest.approx(0.0, abs=1e-12) for v in errors.values())
@@ -63,7 +65,7 @@ def test_identity_gives_zero_errors() -> None:
 
 
 def test_ablating_red_is_selective() -> None:
-    (report,) = evaluate(identity(), blacks_out_red(), SMALL)
+    (report,) = evaluate(identity(), blacks_out_red(), SMALL, RED)
     m = report.metrics
     assert m["recon_mse"] == 0.0
     assert m["red_mse"] > 0.1
@@ -78,9 +80,9 @@ def test_ablating_red_is_selective() -> None:
 
 
 def test_evaluate_one_report_per_member_with_all_keys() -> None:
-    reports = evaluate(identity(2), blacks_out_red(2), SMALL)
+    reports = evaluate(identity(2), blacks_out_red(2), SMALL, RED)
     assert len(reports) == 2
-    expected = {"recon_mse", "red_mse", "collateral_mse", "log10_collateral_mse", "collateral_max", "selectivity", "log_selectivity",
+    expected = {"recon_mse", "red_mse", "concept_mse", "collateral_mse", "log10_collateral_mse", "collateral_max", "selectivity", "log_selectivity",
                 "similarity_r2", "median_mse", "max_mse", "median_mse_before", "max_mse_before",
                 "named_red_before"} | {f"named_{n}_after" for n in NAMED_COLORS}
     for report in reports:
@@ -91,7 +93,7 @@ def test_evaluate_one_report_per_member_with_all_keys() -> None:
 
 
 def test_concept_name_follows_settings() -> None:
-    (report,) = evaluate(identity(), identity(), replace(SMALL, concept_rgb=[0.0, 1.0, 1.0]))
+    (report,) = evaluate(identity(), identity(), replace(SMALL, concept_rgb=[0.0, 1.0, 1.0]), RED)
     assert "named_cyan_before" in report.metrics and "named_red_before" not in report.metrics
 
 
@@ -106,11 +108,11 @@ def test_concept_name_follows_settings() -> None:
 ])
 def test_check_settings_names_the_key(key: str, value: object) -> None:
     with pytest.raises(ValueError, match=key):
-        check_settings(replace(SMALL, **{key: value}))
+        check_settings(replace(SMALL, **{key: value}), RED)
 
 
 def test_default_settings_are_valid() -> None:
-    check_settings(EvalSettings())
+    check_settings(EvalSettings(), RED)
 
 
 # --- plots (smoke tests: each writes a non-empty PNG) ---
@@ -144,16 +146,19 @@ def test_metrics_do_not_depend_on_the_chunking() -> None:
     nets = [torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3), torch.nn.Sigmoid())
             for _ in range(3)]
     model = lambda rgb: torch.stack([net(rgb) for net in nets])  # noqa: E731
-    whole = evaluate(model, model, replace(SMALL, chunk_size=10**9))
-    chunked = evaluate(model, model, replace(SMALL, chunk_size=7))
+    whole = evaluate(model, model, replace(SMALL, chunk_size=10**9), RED)
+    chunked = evaluate(model, model, replace(SMALL, chunk_size=7), RED)
     for a, b in zip(whole, chunked):
         assert a.metrics == pytest.approx(b.metrics, rel=1e-5, abs=1e-9)
 def test_registry_names_exactly_what_evaluate_produces() -> None:
     """excolor/core/metric_names.py is the one list: evaluate produces every registered metric and no unregistered one."""
     from excolor.core.metric_names import SCALAR_METRICS, is_named, is_objective, kept_on_trial, named_after
 
-    (report,) = evaluate(identity(), blacks_out_red(), SMALL)
-    assert sorted(k for k in report.metrics if not is_named(k)) == sorted(SCALAR_METRICS)
+    (report,) = evaluate(identity(), blacks_out_red(), SMALL, RED)
+    assert sorted(k for k in report.metrics if not is_named(k)) == sorted([*SCALAR_METRICS, "red_mse"])
+    assert report.metrics["red_mse"] == report.metrics["concept_mse"]
     assert {named_after(name) for name in NAMED_COLORS} <= set(report.metrics)
-    assert all(is_objective(named_after(name)) for name in NAMED_COLORS) and not is_objective("named_red_before")
-    assert kept_on_trial(named_after("red")) and not kept_on_trial(named_after("cyan"))
+    assert all(is_objective(named_after(name), "red") for name in NAMED_COLORS)
+    assert is_objective("red_mse", "red") and not is_objective("red_mse", "blue")
+    assert not is_objective("named_red_before", "red")
+    assert kept_on_trial(named_after("red"), ["red"]) and not kept_on_trial(named_after("cyan"), ["red"])

@@ -25,7 +25,7 @@ def test_preset_composes_to_spec(name):
     assert config.data.grid.value == grid
     assert build_schedule(config).n_steps == steps
     built = build_regularizers(config)
-    assert built["anchor"].labels == {"red": 1.0}
+    assert [labels for _, labels in built["anchor"].parts] == [{"red": 1.0}]  # the red pole's own samples
     assert "unit" not in built or built["unit"].layer == "encoder"
 
 

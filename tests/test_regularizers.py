@@ -15,10 +15,10 @@ def z(*rows):
 def test_per_sample_formulas():
     batch = z((2.0, 0.0, 0.0), (0.0, 1.0, 0.0), (-1.0, 0.0, 0.0))
     assert Unitarity.of(K).per_sample(batch).tolist() == [[1.0, 0.0, 0.0]]
-    assert Anchor.of(K).per_sample(batch).tolist() == [[1.0, 2.0, 4.0]]
-    assert torch.allclose(AngularAnchor.of(K).per_sample(batch), torch.tensor([[0.0, 1.0, 2.0]]))
-    hemi = AntiAnchor.of(K, sign=-1.0).per_sample(batch)
-    full = AntiAnchor.of(K, sign=-1.0, form="full").per_sample(batch)
+    assert Anchor.of(K, axis=0).per_sample(batch).tolist() == [[1.0, 2.0, 4.0]]
+    assert torch.allclose(AngularAnchor.of(K, axis=0).per_sample(batch), torch.tensor([[0.0, 1.0, 2.0]]))
+    hemi = AntiAnchor.of(K, axis=0, sign=-1.0).per_sample(batch)
+    full = AntiAnchor.of(K, axis=0, sign=-1.0, form="full").per_sample(batch)
     assert torch.allclose(hemi, torch.tensor([[0.0, 0.0, 1.0]]))
     assert torch.allclose(full, torch.tensor([[0.0, 0.5, 1.0]]))
     keep01 = AxisAlignedSubspace.of(K, dims=[0, 1]).per_sample(z((1.0, 2.0, 3.0)))
@@ -47,7 +47,7 @@ def test_label_weighting_rule_and_skip_without_labels():
 @pytest.mark.parametrize("make, message", [
     (lambda: Anchor.of(4, vector=[1.0, 0.0]), "k_bottleneck=4"),
     (lambda: Anchor.of(4, axis=4), "axis=4"),
-    (lambda: AntiAnchor.of(4, form="half"), "hemisphere"),
+    (lambda: AntiAnchor.of(4, axis=0, form="half"), "hemisphere"),
     (lambda: AxisAlignedSubspace.of(4, dims=[5]), "dims=[5]"),
     (lambda: Unitarity.of(4, layer="decoder"), "bottleneck"),
 ])
@@ -89,7 +89,7 @@ def test_a_default_is_defined_once(anti_anchor_sign_changed):
     config = compose_config([])
     assert config.regularizers["anti_anchor"].sign == sign
     assert build_regularizers(config)["anti_anchor"].point.tolist() == [sign, 0.0, 0.0, 0.0, 0.0]
-    assert AntiAnchor.of(K).point.tolist() == [sign, 0.0, 0.0]
+    assert AntiAnchor.of(K, axis=0).point.tolist() == [sign, 0.0, 0.0]
     overridden = compose_config(["regularizers.anti_anchor.sign=0.5"])
     assert build_regularizers(overridden)["anti_anchor"].point.tolist() == [0.5, 0.0, 0.0, 0.0, 0.0]
 

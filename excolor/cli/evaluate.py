@@ -26,12 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the metrics here as JSON")
     args = parser.parse_args(argv)
     try:
-        report = evaluate_run(args.run_dir, args.overrides)
+        report, concept = evaluate_run(args.run_dir, args.overrides)
     except ValueError as error:  # ConfigError included
         print(f"excolor-eval: {error}", file=sys.stderr)
         return BAD_INPUT_EXIT
     print(named_color_table(report.named_colors))
-    print(metrics_table(report.metrics))
+    print(metrics_table(report.metrics, concept.name))
     if args.out:
         try:
             outputs.write_json(args.out, report.metrics)

@@ -32,7 +32,7 @@ from excolor.run.config import CONF_DIR, user_config_dir
 from excolor.run.saved import SAVED_CONFIG, trial_config
 from excolor.study.export import check_export, preset_body, preset_text
 from excolor.study.heldout import FLAG_RATIO, comparison_table, is_flagged, read_heldout, record_of, store_heldout
-from excolor.study.records import choose_trials
+from excolor.study.records import choose_trials, study_concept
 from excolor.study.storage import load_study
 
 DEFAULT_SEEDS = "10-19"
@@ -96,6 +96,7 @@ def validate(args: argparse.Namespace) -> int:
     configs = [trial_config(t, seeds) for t in trials]
     body = preset_body(args.export, trials[0], configs[0]) if target is not None else None
     stored = read_heldout(study)
+    concept = study_concept(study)
     to_run = [i for i, t in enumerate(trials) if args.rerun or stored.get(t.number, {}).get("seeds") != seeds]
     out = (args.out or Path("multirun") / f"validate-{study.study_name}") / \
         datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
@@ -108,7 +109,7 @@ def validate(args: argparse.Namespace) -> int:
             OmegaConf.save(configs[i], trial.output_dir / SAVED_CONFIG)
         outcomes = runner.run_groups(prepared)
         for i, outcome in zip(to_run, outcomes):
-            stored[trials[i].number] = record_of(outcome, seeds, str(configs[i].trial.aggregate))
+            stored[trials[i].number] = record_of(outcome, seeds, str(configs[i].trial.aggregate), concept)
             store_heldout(study, trials[i].number, stored[trials[i].number])
     reused = [t.number for i, t in enumerate(trials) if i not in to_run]
     if reused:
@@ -116,7 +117,7 @@ def validate(args: argparse.Namespace) -> int:
               "(--rerun to run them again)", flush=True)
     print(f"study {study.study_name}: sweep vs held-out seeds {seeds} "
           f"({configs[0].trial.aggregate} [min..max] over seeds)")
-    print(comparison_table(trials, stored))
+    print(comparison_table(trials, stored, concept))
     flagged = [t.number for t in trials if is_flagged(t.user_attrs, stored[t.number])]
     if flagged:
         print(f"flagged (held-out collateral_mse >= {FLAG_RATIO:g}x the sweep's, or the held-out run failed): {flagged}")

@@ -6,9 +6,9 @@ import copy
 import dataclasses
 from dataclasses import dataclass
 from enum import Enum
+from typing import Optional
 
 import torch
-from omegaconf import MISSING
 
 from excolor.core.model import LAYERS, ColorMLP
 
@@ -20,13 +20,13 @@ class AblationMethod(Enum):
 
 @dataclass
 class AblationConfig:
-    """What to delete and how; `dims: []` means no ablation (the `none` option).
+    """What to delete and how: `dims` null deletes the concept's dims, `[]` nothing (the `none` option).
 
     `layer` is `bottleneck` or `encoder`: both name the same K latent dims (after and before the
     normalisation), so both cut the same producer rows and consumer columns.
     """
 
-    dims: list[int] = MISSING
+    dims: Optional[list[int]] = None
     layer: str = "bottleneck"
     method: AblationMethod = AblationMethod.zero
 
@@ -73,6 +73,8 @@ def prune(model: ColorMLP, layer: str, dims: list[int]) -> ColorMLP:
 
 def apply_ablation(model: ColorMLP, config: AblationConfig) -> ColorMLP:
     """The model a run evaluates after deletion (the intact model when `dims` is empty)."""
+    if config.dims is None:
+        raise ValueError("ablation.dims is null (the concept's dims): apply the concept to the config first")
     if not config.dims:
         return model
     surgery = ablate if config.method is AblationMethod.zero else prune

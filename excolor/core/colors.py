@@ -81,6 +81,16 @@ def blueness(rgb: Tensor) -> Tensor:
     return _channel_dominance(rgb, 2)
 
 
+def cyanness(rgb: Tensor) -> Tensor:
+    """Redness of the complementary colour: (1 - r) * (g + b) / 2 (1 for cyan, 0 for red and white)."""
+    return redness(1.0 - rgb)
+
+
+def likeness(rgb: Tensor, to: Tensor) -> Tensor:
+    """Similarity of each colour to the colour `to` ([3] RGB): the evaluation's similarity, in [0, 1]."""
+    return similarity(rgb_to_hsv(rgb), rgb_to_hsv(to.to(rgb.dtype)))
+
+
 def vibrancy(rgb: Tensor) -> Tensor:
     """Saturation times value."""
     hsv = rgb_to_hsv(rgb)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 from torch import Tensor
 
 from excolor.core import metric_names
 from excolor.core.colors import NAMED_COLORS, hsv_grid, hsv_to_rgb, rgb_grid, rgb_to_hsv, similarity
+from excolor.core.concepts import Concept, check_rgb, nearest_named
 from excolor.core.memory import colours_per_chunk
 
 Reconstruct = Callable[[Tensor], Tensor]
@@ -23,7 +25,7 @@ EPS = 1e-12
 class EvalSettings:
     """Evaluation settings (also a Hydra structured-config schema)."""
 
-    concept_rgb: list[float] = field(default_factory=lambda: [1.0, 0.0, 0.0])
+    concept_rgb: Optional[list[float]] = None  # null: the concept's poles' colours (set: that colour alone)
     rgb_grid_size: int = 32
     target_threshold: float = 0.9  # target set T = {sim >= target_threshold}
     collateral_threshold: float = 0.5  # collateral set N = {sim < collateral_threshold}
@@ -68,29 +70,33 @@ def pearson_r2(x: Tensor, y: Tensor) -> Tensor:
     return torch.where(var > 0, cov.pow(2) / var.clamp_min(EPS), torch.zeros_like(cov))
 
 
-def _concept_rgb(settings: EvalSettings) -> Tensor:
-    """The concept colour as a float32 [3] tensor (accepts Hydra ListConfig)."""
-    return torch.tensor([float(x) for x in settings.concept_rgb], dtype=torch.float32)
+def concept_colours(settings: EvalSettings, concept: Concept) -> list[tuple[float, ...]]:
+    """The colours that stand for the concept: its poles', or `eval.concept_rgb` where that is set."""
+    if settings.concept_rgb is not None:
+        return [tuple(float(x) for x in settings.concept_rgb)]
+    return [pole.rgb for pole in concept.poles]
 
 
-def _grid_similarity(settings: EvalSettings) -> tuple[Tensor, Tensor]:
-    """RGB evaluation grid [N,3] and each colour's similarity [N] to the concept."""
+def _grid_similarity(settings: EvalSettings, concept: Concept) -> tuple[Tensor, Tensor]:
+    """RGB evaluation grid [N,3] and each colour's similarity [N] to the concept (its closest colour)."""
     grid = rgb_grid(int(settings.rgb_grid_size))
-    return grid, similarity(rgb_to_hsv(grid), rgb_to_hsv(_concept_rgb(settings)))
+    hsv = rgb_to_hsv(grid)
+    sims = [similarity(hsv, rgb_to_hsv(torch.tensor(rgb, dtype=torch.float32)))
+            for rgb in concept_colours(settings, concept)]
+    return grid, sims[0] if len(sims) == 1 else torch.stack(sims).amax(dim=0)
 
 
-def check_settings(settings: EvalSettings) -> None:
+def check_settings(settings: EvalSettings, concept: Concept) -> None:
     """Raise ValueError naming the offending key if the settings cannot give meaningful metrics."""
-    concept = list(settings.concept_rgb)
-    if len(concept) != 3 or not all(0.0 <= float(c) <= 1.0 for c in concept):
-        raise ValueError(f"eval.concept_rgb must be 3 values in [0, 1], got {concept}")
+    if settings.concept_rgb is not None:
+        check_rgb(list(settings.concept_rgb), "eval.concept_rgb")
     for key in ("rgb_grid_size", "chunk_size"):
         if int(getattr(settings, key)) <= 0:
             raise ValueError(f"eval.{key} must be > 0, got {getattr(settings, key)}")
     cube = list(settings.hsv_cube)
     if len(cube) != 3 or any(int(n) <= 0 for n in cube):
         raise ValueError(f"eval.hsv_cube must be 3 sizes > 0, got {cube}")
-    _, sim = _grid_similarity(settings)
+    _, sim = _grid_similarity(settings, concept)
     if not bool((sim >= settings.target_threshold).any()):
         raise ValueError(f"eval.target_threshold={settings.target_threshold} leaves the target set empty "
                          f"(max similarity on the grid is {sim.max():.3f})")
@@ -104,17 +110,11 @@ def _rowwise_median(x: Tensor) -> Tensor:
     return torch.stack([row.median() for row in x])
 
 
-def _nearest_named(rgb: Tensor) -> str:
-    """Name of the NAMED_COLORS entry closest to ``rgb`` in RGB."""
-    names = list(NAMED_COLORS)
-    dist = (torch.tensor([NAMED_COLORS[n] for n in names]) - rgb).pow(2).sum(dim=1)
-    return names[int(dist.argmin())]
-
-
 @torch.no_grad()
-def evaluate(intact: Reconstruct, ablated: Reconstruct, settings: EvalSettings) -> list[MemberReport]:
+def evaluate(intact: Reconstruct, ablated: Reconstruct, settings: EvalSettings,
+             concept: Concept) -> list[MemberReport]:
     """Compare intact and ablated reconstructions; one MemberReport per ensemble member."""
-    check_settings(settings)
+    check_settings(settings, concept)
     names = list(NAMED_COLORS)
     named_rgb = torch.tensor([NAMED_COLORS[n] for n in names], dtype=torch.float32)
     named_before = per_color_mse(intact(named_rgb), named_rgb)
@@ -125,11 +125,11 @@ def evaluate(intact: Reconstruct, ablated: Reconstruct, settings: EvalSettings) 
     chunk = colours_per_chunk(int(settings.chunk_size), n_members)
 
     out: dict[str, Tensor] = {}
-    grid, sim = _grid_similarity(settings)
+    grid, sim = _grid_similarity(settings, concept)
     target, collateral = sim >= settings.target_threshold, sim < settings.collateral_threshold
     out[metric_names.RECON] = batched_mse(intact, grid, chunk).mean(dim=1)
     after = batched_mse(ablated, grid, chunk)
-    out[metric_names.CONCEPT] = after[:, target].mean(dim=1)
+    out[concept.metric] = out[metric_names.CONCEPT] = after[:, target].mean(dim=1)
     out[metric_names.COLLATERAL] = after[:, collateral].mean(dim=1)
     out[metric_names.LOG10_COLLATERAL] = out[metric_names.COLLATERAL].clamp_min(EPS).log10()
     out["collateral_max"] = after[:, collateral].amax(dim=1)
@@ -146,8 +146,8 @@ def evaluate(intact: Reconstruct, ablated: Reconstruct, settings: EvalSettings) 
 
     for i, name in enumerate(names):
         out[metric_names.named_after(name)] = named_after[:, i]
-    concept_name = _nearest_named(_concept_rgb(settings))
-    out[f"named_{concept_name}_before"] = named_before[:, names.index(concept_name)]
+    for colour in dict.fromkeys(nearest_named(rgb) for rgb in concept_colours(settings, concept)):
+        out[metric_names.named_before(colour)] = named_before[:, names.index(colour)]
 
     return [
         MemberReport(

@@ -9,7 +9,7 @@ skips the term. Without affinities the batch loss is the mean. The step weight
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Optional
 
 import torch
@@ -18,6 +18,7 @@ torch.set_flush_denormal(True)  # ((cos+1)/2)**100 underflows: denormals would m
 from torch import Tensor
 from torch.nn import functional as F
 
+from excolor.core.concepts import Concept
 from excolor.core.model import LAYERS
 
 
@@ -42,10 +43,14 @@ class UnitarityConfig(RegularizerConfig):
 
 @dataclass
 class AnchorConfig(RegularizerConfig):
+    """Where the anchor points: with `axis` and `vector` null, at each pole of the concept (its dim, its
+    sign, times `sign`), every pole with its own samples when `pole_labels` gives their affinity."""
+
     _target_: str = "excolor.core.regularizers.Anchor"
-    axis: int = 0
+    axis: Optional[int] = None  # a fixed direction: sign * one-hot(axis) ...
     sign: float = 1.0
-    vector: Optional[list[float]] = None  # an explicit K-vector instead of sign * one-hot(axis)
+    vector: Optional[list[float]] = None  # ... or an explicit K-vector
+    pole_labels: Optional[float] = None  # affinity to each pole's own label (concept poles only)
 
 
 @dataclass
@@ -70,15 +75,22 @@ class SeparateConfig(RegularizerConfig):
 @dataclass
 class AxisAlignedSubspaceConfig(RegularizerConfig):
     _target_: str = "excolor.core.regularizers.AxisAlignedSubspace"
-    dims: list[int] = field(default_factory=list)
+    dims: Optional[list[int]] = None  # null: the concept's dims
     invert: bool = False
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a regularizer is built for, besides its own settings: the model it watches."""
+    """What a regularizer is built for, besides its own settings: the bottleneck it watches and the
+    concept the run deletes (its poles' dims, directions and label names)."""
 
     k_bottleneck: int
+    concept: Optional[Concept] = None
+
+    def needs_concept(self, what: str) -> Concept:
+        if self.concept is None:
+            raise ValueError(f"{what} follows the concept, but none was given")
+        return self.concept
 
 
 class Regularizer:
@@ -102,23 +114,28 @@ class Regularizer:
         self.labels = dict(config.labels) if config.labels else None
 
     @classmethod
-    def of(cls, k_bottleneck: int, **settings: Any) -> "Regularizer":
+    def of(cls, k_bottleneck: int, concept: Optional[Concept] = None, **settings: Any) -> "Regularizer":
         """Built from keyword settings (the schema's defaults fill in the rest), for a bottleneck of K dims."""
-        return cls(cls.Config(**settings), Context(k_bottleneck))
+        return cls(cls.Config(**settings), Context(k_bottleneck, concept))
 
     def per_sample(self, z: Tensor) -> Tensor:
         """Loss of every sample: [M,B,K] -> [M,B]."""
         raise NotImplementedError
 
     def batch_loss(self, z: Tensor, labels: dict[str, Tensor]) -> Tensor:
-        """One loss per member [M], following SPEC's label-affinity weighting rule."""
-        loss = self.per_sample(z)
-        if self.labels is None:
-            return loss.mean(dim=-1)
-        w = sum(affinity * labels[name] for name, affinity in self.labels.items())
-        w = torch.clamp(w, 0.0, 1.0)
-        total = w.sum(dim=-1)
-        return torch.where(total > 0, (loss * w).sum(dim=-1) / total.clamp_min(1e-12), 0.0)
+        """One loss per member [M], following the label-affinity weighting rule."""
+        return weighted(self.per_sample(z), labels, self.labels)
+
+
+def weighted(loss: Tensor, labels: dict[str, Tensor], affinities: dict[str, float] | None) -> Tensor:
+    """Per-sample losses [M,B] -> [M]: the batch mean; with label affinities, sum(loss_i * w_i) / sum(w_i)
+    with w_i = clamp(sum_label affinity * label_i, 0, 1), and 0 for a member with no labelled sample."""
+    if affinities is None:
+        return loss.mean(dim=-1)
+    w = sum(affinity * labels[name] for name, affinity in affinities.items())
+    w = torch.clamp(w, 0.0, 1.0)
+    total = w.sum(dim=-1)
+    return torch.where(total > 0, (loss * w).sum(dim=-1) / total.clamp_min(1e-12), 0.0)
 
 
 def _direction(k_bottleneck: int, axis: int, sign: float, vector: list[float] | None) -> Tensor:
@@ -147,16 +164,38 @@ class Unitarity(Regularizer):
 
 
 class Anchor(Regularizer):
-    """|z - a|^2: Euclidean pull towards a fixed point."""
+    """|z - a|^2: Euclidean pull towards a fixed point, or towards each pole of the concept."""
 
     Config = AnchorConfig
 
     def __init__(self, config: AnchorConfig, context: Context) -> None:
         super().__init__(config, context)
-        self.point = _direction(context.k_bottleneck, config.axis, config.sign, config.vector)
+        k = context.k_bottleneck
+        if config.axis is None and config.vector is None:  # the concept's poles, each with its own samples
+            concept = context.needs_concept(f"{type(self).__name__} with axis=null")
+            self.parts = [(_direction(k, pole.dim, config.sign * pole.sign, None), self._pole_labels(pole.name))
+                          for pole in concept.poles]
+        else:
+            self.parts = [(_direction(k, config.axis or 0, config.sign, config.vector), self.labels)]
+        self.point = self.parts[0][0]
+
+    def _pole_labels(self, pole: str) -> dict[str, float] | None:
+        """A pole's affinities: the configured ones plus `pole_labels` for the pole's own label."""
+        if self.config.pole_labels is None:
+            return self.labels
+        return {**(self.labels or {}), pole: float(self.config.pole_labels)}
+
+    def loss(self, z: Tensor, point: Tensor) -> Tensor:
+        """Per-sample loss towards `point`: [M,B,K] -> [M,B]."""
+        return ((z - point) ** 2).sum(dim=-1)
 
     def per_sample(self, z: Tensor) -> Tensor:
-        return ((z - self.point) ** 2).sum(dim=-1)
+        return self.loss(z, self.point)
+
+    def batch_loss(self, z: Tensor, labels: dict[str, Tensor]) -> Tensor:
+        """The sum over the anchor's points (one per pole), each weighted by its own samples."""
+        losses = [weighted(self.loss(z, point), labels, affinities) for point, affinities in self.parts]
+        return losses[0] if len(losses) == 1 else torch.stack(losses).sum(dim=0)
 
 
 class AngularAnchor(Anchor):
@@ -164,8 +203,8 @@ class AngularAnchor(Anchor):
 
     Config = AngularAnchorConfig
 
-    def per_sample(self, z: Tensor) -> Tensor:
-        return 1.0 - F.cosine_similarity(z, self.point.expand_as(z), dim=-1)
+    def loss(self, z: Tensor, point: Tensor) -> Tensor:
+        return 1.0 - F.cosine_similarity(z, point.expand_as(z), dim=-1)
 
 
 class AntiAnchor(Anchor):
@@ -180,8 +219,8 @@ class AntiAnchor(Anchor):
         if self.form not in self.FORMS:
             raise ValueError(f"form={self.form!r} is unknown; allowed: {list(self.FORMS)}")
 
-    def per_sample(self, z: Tensor) -> Tensor:
-        cos = F.cosine_similarity(z, self.point.expand_as(z), dim=-1)
+    def loss(self, z: Tensor, point: Tensor) -> Tensor:
+        cos = F.cosine_similarity(z, point.expand_as(z), dim=-1)
         return cos.clamp_min(0.0) if self.form == "hemisphere" else (cos + 1.0) / 2.0
 
 
@@ -209,7 +248,8 @@ class AxisAlignedSubspace(Regularizer):
 
     def __init__(self, config: AxisAlignedSubspaceConfig, context: Context) -> None:
         super().__init__(config, context)
-        k, dims = context.k_bottleneck, list(config.dims)
+        k = context.k_bottleneck
+        dims = list(config.dims) if config.dims is not None else context.needs_concept("dims=null").dims
         bad = [d for d in dims if not 0 <= d < k]
         if bad or len(set(dims)) != len(dims):
             raise ValueError(f"dims={dims} must be distinct dims of the bottleneck (0..{k - 1})")

@@ -7,19 +7,29 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from excolor.core.ablation import check_dims
+from excolor.core.concepts import Concept
 from excolor.core.data import check_data
 from excolor.core.domains import DomainError, check_numbers, check_run_name
 from excolor.core.labels import check_labels
 from excolor.core.memory import ResourceError, check_fits, evaluation_needs, model_need
-from excolor.core.metric_names import SCALAR_METRICS, is_objective, named_after
+from excolor.core.metric_names import (
+    CONCEPT_PLACEHOLDER,
+    DEFAULT_CONCEPT,
+    SCALAR_METRICS,
+    concept_metric,
+    is_objective,
+    named_after,
+)
 from excolor.core.metrics import check_settings
-from excolor.core.regularizers import SCHEMAS, RegularizerConfig
+from excolor.core.regularizers import RegularizerConfig
 from excolor.errors import ConfigError
-from excolor.run.config import ExcolorConfig, compose, group_options
+from excolor.run.concept import apply_concept
+from excolor.run.config import CONF_DIR, ExcolorConfig, compose, group_options
+from excolor.run.plugins import BUILTIN_REGULARIZERS, as_list, check_source, regularizer_schema
 
 
 def compose_config(overrides: list[str]) -> "ExcolorConfig":
@@ -39,40 +49,79 @@ def current_target(target: str) -> str:
     return target
 
 
-def typed_regularizers(cfg: DictConfig) -> dict[str, RegularizerConfig]:
-    """Every selected regularizer as an instance of its class's schema, its `_target_` allow-listed.
+def upgraded(cfg: DictConfig) -> DictConfig:
+    """A config saved by an earlier version, as today's schema reads it: configs from before concepts were
+    configurable are about red (the `concept/` group's default option)."""
+    if "concept" not in cfg:
+        cfg = cfg.copy()
+        with open_dict(cfg):
+            cfg.concept = OmegaConf.load(CONF_DIR / "concept" / f"{DEFAULT_CONCEPT}.yaml")
+    return cfg
+
+
+def typed_regularizers(cfg: DictConfig, plugins: list[str]) -> dict[str, RegularizerConfig]:
+    """Every selected regularizer as an instance of its class's schema, its `_target_` allowed.
 
     A composed config is typed already (each conf/regularizers/*.yaml names its schema, so Hydra checks
-    keys and types at composition); a run's saved config, which has no defaults list, is typed here.
+    keys and types at composition); a run's saved config, or a plug-in's YAML, is typed here.
     """
     typed: dict[str, RegularizerConfig] = {}
     for name, node in cfg.regularizers.items():
-        target = current_target(str(node.get("_target_"))) if isinstance(node, DictConfig) else None
-        if target not in SCHEMAS:
-            raise ConfigError(f"regularizers.{name}: _target_={target!r} is not a known regularizer class; "
-                              f"allowed: {sorted(SCHEMAS)}")
+        if not isinstance(node, DictConfig) or not node.get("_target_"):
+            raise ConfigError(f"regularizers.{name} has no _target_: it must name a regularizer class, e.g. "
+                              f"{BUILTIN_REGULARIZERS[0]}")
+        target = current_target(str(node.get("_target_")))
+        schema = regularizer_schema(target, plugins, f"regularizers.{name}._target_")
         try:
-            merged = OmegaConf.merge(OmegaConf.structured(SCHEMAS[target]), node, {"_target_": target})
+            merged = OmegaConf.merge(OmegaConf.structured(schema), node, {"_target_": target})
         except OmegaConfBaseException as error:
             raise ConfigError(f"regularizers.{name}.{error.key or ''}: {error.msg}") from None
         typed[name] = OmegaConf.to_object(merged)
     return typed
 
 
-def check_config(cfg: DictConfig) -> ExcolorConfig:
-    """Every rule a schema cannot express, checked before anything is trained."""
-    if OmegaConf.get_type(cfg) is not ExcolorConfig:  # e.g. a run's saved .hydra/config.yaml
-        try:
+def typed_config(cfg: DictConfig) -> ExcolorConfig:
+    """The config as its schema's dataclasses (a saved config is merged onto the schema first)."""
+    cfg = upgraded(cfg)
+    try:
+        if OmegaConf.get_type(cfg) is not ExcolorConfig:  # e.g. a run's saved .hydra/config.yaml
             cfg = OmegaConf.merge(OmegaConf.structured(ExcolorConfig), cfg)
-        except OmegaConfBaseException as error:
-            raise ConfigError(f"{error.full_key}: {error.msg}") from None
-    typed: ExcolorConfig = OmegaConf.to_object(cfg)
-    typed.regularizers = typed_regularizers(cfg)
+        typed: ExcolorConfig = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"{error.full_key}: {error.msg}") from None
+    typed.plugins = as_list(typed.plugins)
+    typed.regularizers = typed_regularizers(cfg, typed.plugins)
+    return typed
+
+
+def check_config(cfg: DictConfig) -> ExcolorConfig:
+    """Every rule a schema cannot express, checked before anything is trained; the concept made explicit."""
+    typed = typed_config(cfg)
     try:
         check_numbers(typed)  # every number finite and in its domain (excolor/core/domains.py)
         check_run_name(typed.name)
     except DomainError as error:
         raise ConfigError(str(error)) from None
+    concept = apply_concept(typed)
+    for name, spec in typed.labels.concepts.items():
+        if spec.source is not None:
+            check_source(spec, typed.plugins, f"labels.concepts.{name}.source")
+    check_references(typed)
+    check_resources(typed)
+    for check in (lambda: check_data(typed.data), lambda: check_labels(typed.labels),
+                  lambda: check_settings(typed.eval, concept),
+                  lambda: check_dims(list(typed.ablation.dims), typed.model.k_bottleneck, typed.ablation.layer)
+                  if typed.ablation.dims else None):
+        try:
+            check()
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    check_objectives(typed, concept)
+    return typed
+
+
+def check_references(typed: ExcolorConfig) -> None:
+    """Names one part of the config gives another: labels a regularizer weighs by, the accelerator."""
     for name, regularizer in typed.regularizers.items():
         unknown = sorted(set(regularizer.labels or {}) - set(typed.labels.concepts))
         if unknown:
@@ -84,6 +133,10 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
     if accelerator != "cpu":
         raise ConfigError(f"trainer.accelerator={accelerator}: excolor trains on the CPU (allowed: cpu); "
                           "a ~1,000-parameter model gains nothing from a GPU, stack more members instead")
+
+
+def check_resources(typed: ExcolorConfig) -> None:
+    """Lightning accepts the trainer arguments; the model and evaluation fit in memory."""
     try:
         check_trainer(typed.trainer)
         members = len(typed.trial.seeds or [typed.seed])
@@ -93,24 +146,17 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
                                       members, model.width, model.n_hidden, model.k_bottleneck)])
     except (DomainError, ResourceError) as error:
         raise ConfigError(str(error)) from None
-    checks = [
-        (lambda: check_data(typed.data)),
-        (lambda: check_labels(typed.labels)),
-        (lambda: check_settings(typed.eval)),
-        (lambda: check_dims(list(typed.ablation.dims), typed.model.k_bottleneck, typed.ablation.layer) if typed.ablation.dims else None),
-    ]
-    for check in checks:
-        try:
-            check()
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
+
+
+def check_objectives(typed: ExcolorConfig, concept: Concept) -> None:
     if not typed.objectives:
         raise ConfigError(f"objectives is empty: choose objectives=... ({', '.join(group_options('objectives'))})")
-    allowed = [*SCALAR_METRICS, named_after("<colour>")]
+    allowed = [*SCALAR_METRICS, concept_metric(concept.name), concept_metric(CONCEPT_PLACEHOLDER),
+               named_after("<colour>")]
     for metric in typed.objectives:
-        if not is_objective(metric):
-            raise ConfigError(f"objectives names {metric!r}, which is no metric; allowed: {', '.join(allowed)}")
-    return typed
+        if not is_objective(metric, concept.name):
+            raise ConfigError(f"objectives names {metric!r}, which is no metric of concept {concept.name!r}; "
+                              f"allowed: {', '.join(allowed)}")
 
 
 def check_trainer(trainer: Mapping[str, Any]) -> None:

@@ -16,8 +16,10 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from excolor.core.ablation import AblationConfig
+from excolor.core.concepts import ConceptConfig, hex_name
 from excolor.core.data import DataConfig
 from excolor.core.labels import LabelsConfig
+from excolor.core.metric_names import DEFAULT_CONCEPT
 from excolor.core.metrics import EvalSettings
 from excolor.core.model import ModelConfig
 from excolor.core.regularizers import SCHEMAS, RegularizerConfig
@@ -43,6 +45,18 @@ def _user_searchpath() -> str:
     Hydra does not warn about a missing path) the package's own conf dir again."""
     folder = user_config_dir()
     return f"file://{folder.resolve() if folder.is_dir() else CONF_DIR}"
+
+
+def study_name(*parts: Any, _root_: DictConfig) -> str:
+    """The `excolor_study` resolver, the default study name: `<sweep.name>-<name>`, then `-<concept>` for a
+    concept other than red (so red's studies keep the names they always had), then any `parts`."""
+    concept = _root_.get("concept")
+    if concept is not None and concept.get("rgb") is not None:
+        name = hex_name(list(concept.rgb))
+    else:
+        name = str(concept.get("name")) if concept is not None else DEFAULT_CONCEPT
+    pieces = [str(_root_.sweep.name), str(_root_.name), *([] if name == DEFAULT_CONCEPT else [name])]
+    return "-".join([*pieces, *(str(p) for p in parts)])
 
 
 def group_options(group: str) -> list[str]:
@@ -106,6 +120,7 @@ class SweepConfig:
 
 @dataclass
 class ExcolorConfig:
+    concept: ConceptConfig = field(default_factory=ConceptConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
@@ -121,6 +136,7 @@ class ExcolorConfig:
     objectives: dict[str, Direction] = field(default_factory=dict)
     seed: int = 0
     name: str = "excolor"
+    plugins: list[str] = field(default_factory=list)  # import paths your own classes may come from: [mypkg.*]
 
 
 def schema_name(schema: type[RegularizerConfig]) -> str:
@@ -137,12 +153,13 @@ def register_schemas() -> None:
 
 
 def register_schema() -> None:
-    """Make `base_config`, the regularizer schemas and the user config dir's resolver available to excolor/conf/."""
+    """Make `base_config`, the regularizer schemas and excolor's resolvers available to excolor/conf/."""
     ConfigStore.instance().store(name="base_config", node=ExcolorConfig, replace=True)
     register_schemas()
     # OmegaConf 2.4 renamed register_new_resolver (now deprecated, with a warning) to register_resolver
     register = getattr(OmegaConf, "register_resolver", None) or OmegaConf.register_new_resolver
     register("excolor_user_conf", _user_searchpath, replace=True)
+    register("excolor_study", study_name, replace=True)
 
 
 RECIPE = ("model", "data", "labels", "regularizers", "schedule", "ablation", "eval", "trainer")

@@ -4,8 +4,10 @@ names its record goes by wherever it is kept (Optuna user attributes, W&B summar
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
+
+from excolor.core.metric_names import DEFAULT_CONCEPT
 
 
 class Attr:
@@ -55,6 +57,8 @@ class TrialOutcome:
     failure: str | None = None
     wall_s: float = 0.0
     pruned: str | None = None  # why a race over seeds stopped it early (its seeds are the ones it ran)
+    concept: str = DEFAULT_CONCEPT  # what the trial deleted (its metrics say `<concept>_mse` and `concept_mse`)
+    named_colours: list[str] = field(default_factory=list)  # the named colours nearest the concept's poles
 
     @property
     def failed(self) -> bool:

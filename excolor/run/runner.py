@@ -19,11 +19,12 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from excolor.core.ablation import apply_ablation
-from excolor.core.metric_names import CONSOLE_METRICS, FAILED_SEEDS, N_SEEDS, SEED_METRICS
+from excolor.core.metric_names import CONSOLE_METRICS, FAILED_SEEDS, N_SEEDS, SEED_METRICS, for_concept
 from excolor.core.regularizers import Regularizer
 from excolor.core.schedule import Dopesheet
 from excolor.run import outputs, plots
 from excolor.run.checks import check_config
+from excolor.run.concept import concept_of
 from excolor.run.config import ExcolorConfig
 from excolor.run.outcome import TrialOutcome
 from excolor.run.tracking import SweepTrial, build_logger, finish_logger, replay_history, sweep_identity
@@ -89,7 +90,7 @@ def report(result: TrialResult, output_dir: Path) -> None:
     scored = sum(s.report is not None for s in result.seeds)
     rule = result.config.trial.aggregate.value
     over = f"{rule} over {scored} scored seeds" if len(result.seeds) > 1 else f"seed {result.seeds[0].seed}"
-    log.info(f"\nKey metrics ({over}):\n{metrics_table(result.metrics)}")
+    log.info(f"\nKey metrics ({over}):\n{metrics_table(result.metrics, result.config.concept.name)}")
     log.info(f"\nwall time {result.wall_s:.1f} s; outputs: {output_dir}")
 
 
@@ -113,12 +114,14 @@ def trial_failure(result: TrialResult) -> str | None:
 
 def outcome_of(result: TrialResult, output_dir: Path) -> TrialOutcome:
     """The value a sweeper records: every metric the trial produced, failed or not, and its reason."""
+    concept = concept_of(result.config)
     seed_values = {key: [s.report.metrics.get(key) if s.report else None for s in result.seeds]
-                   for key in SEED_METRICS}
+                   for key in dict.fromkeys([*SEED_METRICS, *for_concept(SEED_METRICS, concept.name)])}
     return TrialOutcome(objectives=[float(v) for v in result.objectives], metrics=dict(result.metrics),
                         seeds=[s.seed for s in result.seeds], seed_values=seed_values,
                         seed_failures=[s.failure for s in result.seeds], output_dir=str(output_dir),
-                        failure=trial_failure(result), wall_s=result.wall_s, pruned=result.pruned)
+                        failure=trial_failure(result), wall_s=result.wall_s, pruned=result.pruned,
+                        concept=concept.name, named_colours=concept.named_colours)
 
 
 def train(trials: list[PreparedTrial], logger: Any = None, progress: bool = False) -> list[TrialResult]:
@@ -199,8 +202,9 @@ def named_color_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def metrics_table(metrics: dict[str, float]) -> str:
-    shown = [key for key in CONSOLE_METRICS if key in metrics]
+def metrics_table(metrics: dict[str, float], concept: str) -> str:
+    """The key metrics (the concept's error under its own name), each with its range over seeds."""
+    shown = [key for key in for_concept(CONSOLE_METRICS, concept) if key in metrics]
     lines = []
     for key in shown:
         spread = ""

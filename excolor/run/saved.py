@@ -11,11 +11,13 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from optuna.trial import FrozenTrial
 
 from excolor.core.ablation import apply_ablation
+from excolor.core.concepts import Concept
 from excolor.core.metrics import MemberReport, evaluate
 from excolor.core.model import ColorMLP
 from excolor.errors import ConfigError
 from excolor.run import outputs
 from excolor.run.checks import check_config
+from excolor.run.concept import concept_of
 from excolor.run.config import CONF_DIR, ExcolorConfig, compose, group_options, split_override
 from excolor.run.outcome import Attr
 
@@ -95,12 +97,14 @@ def load_run(run_dir: Path, overrides: list[str]) -> tuple[ExcolorConfig, ColorM
     return config, model
 
 
-def evaluate_run(run_dir: Path, overrides: list[str]) -> MemberReport:
-    """The first seed's model of a finished run, evaluated under its config plus `overrides`."""
+def evaluate_run(run_dir: Path, overrides: list[str]) -> tuple[MemberReport, Concept]:
+    """The first seed's model of a finished run, evaluated under its config plus `overrides`; the concept
+    it deletes (whose name its metrics use)."""
     config, model = load_run(run_dir, overrides)
+    concept = concept_of(config)
     ablated = apply_ablation(model, config.ablation)
-    [report] = evaluate(model.reconstruct, ablated.reconstruct, config.eval)
-    return report
+    [report] = evaluate(model.reconstruct, ablated.reconstruct, config.eval, concept)
+    return report, concept
 
 
 def trial_config(trial: FrozenTrial, seeds: list[int]) -> DictConfig:

@@ -20,15 +20,16 @@ import torch
 from excolor.core.ablation import apply_ablation
 from excolor.core.data import ColorDataModule
 from excolor.core.memory import ResourceError, check_fits, run_needs
-from excolor.core.metric_names import COLLATERAL, FAILED_SEEDS, HIGHER_IS_BETTER, N_SEEDS, RECON
+from excolor.core.metric_names import COLLATERAL, FAILED_SEEDS, N_SEEDS, RECON, higher_is_better
 from excolor.core.metrics import MemberReport, evaluate
 from excolor.core.model import ColorMLP
-from excolor.core.regularizers import SCHEMAS, Context, Regularizer
+from excolor.core.regularizers import Context, Regularizer
 from excolor.core.schedule import Dopesheet, ScheduleError, load_schedule
 from excolor.core.training import ConceptDeletionModule, MemberSchedules, fit
 from excolor.errors import ConfigError
-from excolor.run.build import TargetError, resolve
+from excolor.run.concept import concept_of
 from excolor.run.config import Aggregate, ExcolorConfig, group_options
+from excolor.run.plugins import built_regularizer
 
 T = TypeVar("T")
 
@@ -73,14 +74,9 @@ def trial_seeds(config: ExcolorConfig) -> list[int]:
 
 def build_regularizers(config: ExcolorConfig) -> dict[str, Regularizer]:
     """Instantiate every selected regularizer; a bad parameter names regularizers.<name>."""
-    built: dict[str, Regularizer] = {}
-    context = Context(k_bottleneck=config.model.k_bottleneck)
-    for name, settings in config.regularizers.items():
-        try:
-            built[name] = resolve(settings._target_, list(SCHEMAS))(settings, context)
-        except (TargetError, ValueError, TypeError) as error:
-            raise ConfigError(f"regularizers.{name}: {error}") from None
-    return built
+    context = Context(k_bottleneck=config.model.k_bottleneck, concept=concept_of(config))
+    return {name: built_regularizer(settings, context, config.plugins, f"regularizers.{name}")
+            for name, settings in config.regularizers.items()}
 
 
 def build_schedule(config: ExcolorConfig) -> Dopesheet:
@@ -107,7 +103,7 @@ def check_memory(configs: list[ExcolorConfig], sheets: list[Dopesheet]) -> None:
 def stack_key(config: ExcolorConfig, sheet: Dopesheet) -> str:
     """What must be equal for two trials to share one stacked model (weights, schedule, labels may differ)."""
     regs = {name: dataclasses.replace(r, weight=0.0) for name, r in config.regularizers.items()}
-    return repr((config.model, config.data, regs, list(config.labels.concepts), config.labels.hard,
+    return repr((config.concept, config.model, config.data, regs, list(config.labels.concepts), config.labels.hard,
                  config.ablation, config.eval, config.trainer, sheet.n_steps))
 
 
@@ -173,7 +169,7 @@ def summarise(config: ExcolorConfig, seeds: list[SeedResult]) -> tuple[dict[str,
     metrics: dict[str, float] = {}
     for key in scored[0] if scored else []:
         values = [m[key] for m in scored]
-        metrics[key] = aggregate(values, config.trial.aggregate, key in HIGHER_IS_BETTER)
+        metrics[key] = aggregate(values, config.trial.aggregate, higher_is_better(key, config.concept.name))
         if len(seeds) > 1:
             metrics[f"{key}_min"], metrics[f"{key}_max"] = min(values), max(values)
     metrics[N_SEEDS] = len(seeds)
@@ -210,7 +206,7 @@ def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
 
     model.eval()
     ablated = apply_ablation(model, configs[0].ablation)
-    reports = evaluate(model.reconstruct, ablated.reconstruct, configs[0].eval)
+    reports = evaluate(model.reconstruct, ablated.reconstruct, configs[0].eval, concept_of(configs[0]))
     wall = time.perf_counter() - started
 
     results, member = [], 0

@@ -13,10 +13,12 @@ import optuna
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import FrozenTrial
 
+from excolor.core.metric_names import heldout_shown
 from excolor.errors import ConfigError
 from excolor.run.config import CONF_DIR, RECIPE, compose_recipe, user_config_dir
 from excolor.run.outcome import Attr
-from excolor.study.heldout import FLAG_RATIO, SHOWN, failed, is_flagged, spread
+from excolor.study.heldout import FLAG_RATIO, failed, is_flagged, spread
+from excolor.study.records import study_concept
 from excolor.study.storage import shown_url
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -77,13 +79,14 @@ def preset_text(name: str, body: dict[str, Any], trial: FrozenTrial, study: optu
                 record: dict[str, Any]) -> str:
     """The preset's YAML with its provenance on top: study, trial, sweep and held-out numbers."""
     sweep, held = trial.user_attrs, record.get("metrics", {})
+    shown = heldout_shown(study_concept(study))
     lines = [
         "# @package _global_",
         f"# Exported by excolor-validate: trial {trial.number} of study {study.study_name!r} in {shown_url(url)}",
         f"# (its directory {trial.user_attrs.get(Attr.OUTPUT_DIR)}); {record.get('aggregate', 'median')} [range] over seeds.",
-        f"# sweep    seeds {sweep.get(Attr.SEEDS)}: " + ", ".join(f"{k} {spread(sweep, k)}" for k in SHOWN)
+        f"# sweep    seeds {sweep.get(Attr.SEEDS)}: " + ", ".join(f"{k} {spread(sweep, k)}" for k in shown)
         + f", failed seeds {failed(sweep)}",
-        f"# held-out seeds {record.get('seeds')}: " + ", ".join(f"{k} {spread(held, k)}" for k in SHOWN)
+        f"# held-out seeds {record.get('seeds')}: " + ", ".join(f"{k} {spread(held, k)}" for k in shown)
         + f", failed seeds {failed(held)}" + (f"  (held-out run failed: {record['failure']})"
                                               if record.get("failure") else "")
         + (f"  (FLAGGED: held-out collateral >= {FLAG_RATIO:g}x sweep)" if is_flagged(sweep, record) else ""),

@@ -15,7 +15,15 @@ from typing import Any, Callable, Mapping
 import optuna
 from optuna.trial import FrozenTrial
 
-from excolor.core.metric_names import COLLATERAL, FAILED_SEEDS, HELDOUT_SHOWN, N_SEEDS, RECON, SELECTIVITY
+from excolor.core.metric_names import (
+    COLLATERAL,
+    FAILED_SEEDS,
+    HELDOUT_SHOWN,
+    N_SEEDS,
+    RECON,
+    SELECTIVITY,
+    heldout_shown,
+)
 from excolor.run.outcome import TrialOutcome, json_safe
 
 HELDOUT_PREFIX = "heldout:"
@@ -43,17 +51,16 @@ def read_heldout(study: optuna.Study) -> dict[int, dict[str, Any]]:
     return records
 
 
-SHOWN = HELDOUT_SHOWN
-"""Metrics compared side by side, with their short column names (excolor/core/metric_names.py)."""
 FLAG_RATIO = 2.0
 """A trial whose held-out collateral_mse is at least this many times its sweep value is flagged."""
 
 
-def record_of(outcome: TrialOutcome | str, seeds: list[int], aggregate: str) -> dict[str, Any]:
+def record_of(outcome: TrialOutcome | str, seeds: list[int], aggregate: str, concept: str) -> dict[str, Any]:
     """The held-out record stored on the study (excolor/study/heldout.py describes its shape)."""
     if isinstance(outcome, str):
         return {"seeds": seeds, "aggregate": aggregate, "metrics": {}, "failure": outcome}
-    keys = [k for key in SHOWN for k in (key, f"{key}_min", f"{key}_max")] + [SELECTIVITY, RECON, FAILED_SEEDS, N_SEEDS]
+    shown = dict.fromkeys([*HELDOUT_SHOWN, *heldout_shown(concept)])  # the concept's error by both its names
+    keys = [k for key in shown for k in (key, f"{key}_min", f"{key}_max")] + [SELECTIVITY, RECON, FAILED_SEEDS, N_SEEDS]
     return {"seeds": seeds, "aggregate": aggregate,
             "metrics": {k: outcome.metrics[k] for k in keys if k in outcome.metrics},
             "seed_values": outcome.seed_values, "failure": outcome.reason(), "output_dir": outcome.output_dir,
@@ -92,10 +99,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows])
 
 
-def comparison_table(trials: list[FrozenTrial], records: Mapping[int, Mapping[str, Any]]) -> str:
-    """One row per trial: sweep vs held-out for each SHOWN metric and failed seeds; `!` marks a flag."""
+def comparison_table(trials: list[FrozenTrial], records: Mapping[int, Mapping[str, Any]], concept: str) -> str:
+    """One row per trial: sweep vs held-out for each compared metric and failed seeds; `!` marks a flag."""
+    shown = heldout_shown(concept)
     header = ["#"]
-    for short in SHOWN.values():
+    for short in shown.values():
         header += [f"{short} sweep", f"{short} held-out"]
     header += ["failed sweep", "failed held-out", f"collateral >= {FLAG_RATIO:g}x"]
     rows = []
@@ -103,7 +111,7 @@ def comparison_table(trials: list[FrozenTrial], records: Mapping[int, Mapping[st
         record = records.get(trial.number, {})
         held = record.get("metrics", {})
         row = [str(trial.number)]
-        for key in SHOWN:
+        for key in shown:
             row += [spread(trial.user_attrs, key), spread(held, key)]
         row += [failed(trial.user_attrs), failed(held), "! FLAG" if is_flagged(trial.user_attrs, record) else ""]
         rows.append(row)
@@ -121,7 +129,8 @@ def seeds_text(seeds: list[int]) -> str:
     return ",".join(map(str, seeds))
 
 
-def table_columns(records: Mapping[int, Mapping[str, Any]]) -> list[tuple[str, Callable[[FrozenTrial], Any]]]:
+def table_columns(records: Mapping[int, Mapping[str, Any]],
+                  concept: str) -> list[tuple[str, Callable[[FrozenTrial], Any]]]:
     """(header, cell of a trial) for each held-out column; none when the study has no held-out record."""
     if not records:
         return []
@@ -133,7 +142,7 @@ def table_columns(records: Mapping[int, Mapping[str, Any]]) -> list[tuple[str, C
         return lambda t: cell(t, records[t.number]) if t.number in records else None
 
     return [
-        *((f"{COLUMN_PREFIX}{key}", metric(key)) for key in SHOWN),
+        *((f"{COLUMN_PREFIX}{key}", metric(key)) for key in heldout_shown(concept)),
         (f"{COLUMN_PREFIX}failed", of_record(lambda t, r: failed(r.get("metrics", {})))),
         (f"{COLUMN_PREFIX}seeds", of_record(lambda t, r: seeds_text(list(r.get("seeds") or [])))),
         (f"{COLUMN_PREFIX}flag", of_record(lambda t, r: is_flagged(t.user_attrs, r))),

@@ -11,7 +11,7 @@ import optuna
 from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
-from excolor.core.metric_names import kept_on_trial
+from excolor.core.metric_names import DEFAULT_CONCEPT, kept_on_trial
 from excolor.errors import ConfigError
 from excolor.run import outputs
 from excolor.run.outcome import Attr, TrialOutcome, json_safe
@@ -35,13 +35,23 @@ def set_trial_attrs(storage: optuna.storages.RDBStorage, study: optuna.Study, nu
 
 def trial_attrs(outcome: TrialOutcome) -> dict[str, Any]:
     """Everything a trial produced, as Optuna user attributes."""
-    attrs: dict[str, Any] = {key: value for key, value in outcome.metrics.items() if kept_on_trial(key)}
+    attrs: dict[str, Any] = {key: value for key, value in outcome.metrics.items()
+                             if kept_on_trial(key, outcome.named_colours)}
     attrs[Attr.SEEDS] = outcome.seeds
     attrs.update({f"{Attr.SEED_PREFIX}{key}": values for key, values in outcome.seed_values.items()})
     if any(outcome.seed_failures):
         attrs[Attr.SEED_FAILURES] = outcome.seed_failures
     attrs[Attr.OUTPUT_DIR] = outcome.output_dir
     return attrs
+
+
+CONCEPT_ATTR = "concept"
+"""The study user attribute naming the concept its trials delete (studies without it are about red)."""
+
+
+def study_concept(study: optuna.Study) -> str:
+    """The concept a study's trials delete: the name its metrics go by (`<concept>_mse`)."""
+    return str(study.user_attrs.get(CONCEPT_ATTR) or DEFAULT_CONCEPT)
 
 
 def objective_names(study: optuna.Study) -> list[str]:

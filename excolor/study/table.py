@@ -13,14 +13,14 @@ from typing import Callable, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from excolor.core.metric_names import FAILED_SEEDS, REPORT_METRICS
+from excolor.core.metric_names import FAILED_SEEDS, REPORT_METRICS, for_concept
 from excolor.run.config import short_name
 from excolor.run.outcome import Attr
 from excolor.study.heldout import read_heldout, table_columns
-from excolor.study.records import front_numbers, objective_names
+from excolor.study.records import front_numbers, objective_names, study_concept
 
 METRIC_COLUMNS = (*REPORT_METRICS, FAILED_SEEDS)
-"""Metrics shown for every trial (after the study's own objectives)."""
+"""Metrics shown for every trial (after the study's own objectives; the concept's under its own name)."""
 SPREAD_SUFFIXES = ("_min", "_max")
 """A trial over several seeds keeps `<metric>_min` / `<metric>_max` next to the aggregate (experiment.summarise)."""
 
@@ -74,13 +74,14 @@ def columns(study: optuna.Study, extra: Sequence[Column] = ()) -> list[Column]:
     objectives = objective_names(study)
     attrs = {key for t in trials for key in t.user_attrs}
     spread = [n for n in objectives if f"{n}{SPREAD_SUFFIXES[0]}" in attrs]
+    concept = study_concept(study)
     return [
         Column("pareto" if len(objectives) > 1 else "best", lambda t: "*" if t.number in front else ""),
         Column("#", lambda t: t.number),
         *(Column(short_name(p), lambda t, p=p: t.params.get(p)) for p in params),
-        *(Column(m, _metric(m)) for m in dict.fromkeys([*objectives, *METRIC_COLUMNS])),
+        *(Column(m, _metric(m)) for m in dict.fromkeys([*objectives, *for_concept(METRIC_COLUMNS, concept)])),
         *(Column(f"{n} seeds", _spread(n)) for n in spread),
-        *(Column(header, cell) for header, cell in table_columns(read_heldout(study))),  # excolor-validate's
+        *(Column(header, cell) for header, cell in table_columns(read_heldout(study), concept)),  # excolor-validate's
         *extra,
         Column("state", _state),
         Column("output dir", lambda t: t.user_attrs.get(Attr.OUTPUT_DIR)),

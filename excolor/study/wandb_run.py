@@ -24,7 +24,7 @@ from excolor.run.outcome import SPREAD_PREFIX, Attr, seed_spread
 from excolor.run.tracking import SAMPLED_PREFIX, is_wandb, quiet_wandb, trial_run_name
 from excolor.study import plots as study_plots
 from excolor.study.heldout import read_heldout, table_columns
-from excolor.study.records import front_numbers, objective_names
+from excolor.study.records import front_numbers, objective_names, study_concept
 from excolor.study.storage import shown_url
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
     names = objective_names(study)
     front = front_numbers(study)
     params = sorted({p for t in trials for p in t.params})
-    heldout = table_columns(read_heldout(study))  # excolor-validate's records
+    heldout = table_columns(read_heldout(study), study_concept(study))  # excolor-validate's records
     columns = ["number", "run", "state", "pareto", *(SAMPLED_PREFIX + p for p in params), *names,
                *(SPREAD_PREFIX + n for n in names), *(header for header, _ in heldout), Attr.REASON, Attr.OUTPUT_DIR]
     rows = []

@@ -13,11 +13,12 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from excolor.core.domains import DomainError, check_sweep_counts
 from excolor.errors import ConfigError
 from excolor.run.checks import check_config
+from excolor.run.config import ExcolorConfig
 from excolor.run.trials import build_regularizers, build_schedule
 
 
-def check_sweep(config: DictConfig, n_trials: Any, n_jobs: Any, max_failure_rate: Any = 0.0) -> None:
-    """Raise ConfigError naming the key when the sweep's counts or its base config are unusable."""
+def check_sweep(config: DictConfig, n_trials: Any, n_jobs: Any, max_failure_rate: Any = 0.0) -> ExcolorConfig:
+    """The sweep's base config, checked (ConfigError names the key when it or the sweep's counts are unusable)."""
     sweep = config.get("sweep") or {}
     try:
         check_sweep_counts(n_trials, n_jobs, sweep.get("total_trials"), max_failure_rate)
@@ -29,3 +30,4 @@ def check_sweep(config: DictConfig, n_trials: Any, n_jobs: Any, max_failure_rate
     checked = check_config(base)
     build_schedule(checked)
     build_regularizers(checked)
+    return checked

@@ -32,7 +32,7 @@ class SearchSpace:
     def suggest(self, trial: optuna.Trial) -> list[str]:
         """Sample every parameter through Optuna's public suggest API; the trial's overrides."""
         values = {name: _suggest(trial, name, dist) for name, dist in self.distributions.items()}
-        return [f"{name}={value}" for name, value in values.items()] + self.fixed
+        return [f"{_setting(name)}={value}" for name, value in values.items()] + self.fixed
 
     def grid(self) -> dict[str, list[Any]]:
         """The choices of a grid search (every distribution must be discrete)."""
@@ -132,6 +132,12 @@ def _suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
         return trial.suggest_int(name, dist.low, dist.high, log=dist.log, step=dist.step)
     assert isinstance(dist, CategoricalDistribution)
     return trial.suggest_categorical(name, list(dist.choices))
+
+
+def _setting(name: str) -> str:
+    """The override that sets a sampled config value: `++key` (set, adding it where a node leaves it to its
+    schema: a plug-in regularizer's YAML need not spell `weight`); a group choice (`model`) stays as is."""
+    return f"++{name}" if "." in name else name
 
 
 def _grid_choices(name: str, dist: BaseDistribution) -> list[Any]:

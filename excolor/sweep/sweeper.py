@@ -33,9 +33,10 @@ from optuna.trial import TrialState
 from excolor.core.metric_names import FAILED_SEEDS
 from excolor.errors import BAD_INPUT_EXIT, ConfigError
 from excolor.run.build import TargetError, build
+from excolor.run.concept import concept_of, expand_poles
 from excolor.run.config import short_name
 from excolor.run.outcome import Attr, TrialOutcome, json_safe
-from excolor.study.records import best_trials, trial_attrs, write_summary
+from excolor.study.records import CONCEPT_ATTR, best_trials, trial_attrs, write_summary
 from excolor.study.storage import open_storage, open_study, shown_url
 from excolor.study.wandb_run import study_run_spec, write_study_run
 from excolor.sweep.batch import Batch, BatchLauncher, Front, SweepPlan
@@ -117,12 +118,13 @@ class ExcolorSweeper(Sweeper):
     def _sweep(self, arguments: list[str]) -> None:
         config = self.config
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours to print
-        check_sweep(config, self.n_trials, self.n_jobs, self.max_failure_rate)  # before the study is opened
+        base = check_sweep(config, self.n_trials, self.n_jobs, self.max_failure_rate)  # before the study is opened
         if isinstance(self.launcher, BatchLauncher):
             self.launcher.begin(SweepPlan(batch_size=self.n_jobs))
-        objectives = OmegaConf.to_container(config.objectives, enum_to_str=True)
+        objectives = {name: direction.value for name, direction in base.objectives.items()}
         names, directions = list(objectives), list(objectives.values())
-        params = [f"{k}={v}" for k, v in (self.params or {}).items()]
+        concept = concept_of(base)
+        params = expand_poles([f"{k}={v}" for k, v in (self.params or {}).items()], concept)
         space = parse_space([*weight_space(config), *params, *arguments], list(config.regularizers))
         sampler = build_sampler(self.sampler_config, space)
         sweep = config.get("sweep") or {}
@@ -131,6 +133,7 @@ class ExcolorSweeper(Sweeper):
         url = str(self.storage_url)
         storage = open_storage(url, key="hydra.sweeper.storage")
         study = open_study(storage, str(self.study_name), directions, sampler, names)
+        study.set_user_attr(CONCEPT_ATTR, concept.name)
         abandoned = fail_abandoned_trials(storage, study, float(sweep.get("grace_s", 120)))
         if abandoned:
             log.warning(f"marked trial(s) {abandoned} of dead workers FAILED (abandoned)")
