@@ -4,13 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup clean bench
+.PHONY: run test test-fast lint setup clean bench
 
 run: $(STAMP)
 	$(BIN)/excolor-train
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The loop after every change: everything but the tests marked slow (processes, whole sweeps), on every core.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check excolor tests benchmarks
 
 setup: $(STAMP)
 

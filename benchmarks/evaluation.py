@@ -2,7 +2,7 @@
 
     python benchmarks/evaluation.py [--members 50] [--chunk-size 16384] [--experiment ex2_9_1]
 
-Time it as a whole process against another chunk size with farm-bench --vs to compare settings.
+Time it as a whole process (e.g. with hyperfine or /usr/bin/time) against another chunk size to compare settings.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Graded study (issue 14, question 2): a three-objective sweep of ex2_9_1, its chosen trial on held-out seeds.
+"""Graded study: a three-objective sweep of ex2_9_1, its chosen trial on held-out seeds.
 
     python benchmarks/graded_study.py --trials 30 --seeds-per-trial 3 --batch 10 --workdir /tmp/graded
 

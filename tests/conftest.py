@@ -86,3 +86,16 @@ def postgres_url():
         subprocess.run([*as_postgres, f"{bins[-1]}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True, timeout=60)
         shutil.rmtree(data, ignore_errors=True)
+
+
+SLOW_MODULES = {"test_faults", "test_records", "test_scaleout", "test_install", "test_racing", "test_pool",
+                "test_validate", "test_wandb", "test_sweep", "test_commands", "test_terminal", "test_saved_work",
+                "test_bad_input"}
+"""Modules whose tests start processes, train whole sweeps or compose the config hundreds of times (the
+bad-input catalogue): all `slow`, left out of `make test-fast`."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rpartition(".")[2] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -48,7 +48,7 @@ SINGLE_RUN = [  # (overrides, words the message must contain)
     (["regularizers.separate.power=0"], ["regularizers.separate.power", "> 0"]),
     (["regularizers.separate.duplicate_cosine=2"], ["regularizers.separate.duplicate_cosine", "[-1, 1]"]),
     (["regularizers.anchor.sign=nan"], ["regularizers.anchor.sign", "not finite"]),
-    (["regularizers.anchor.labels.red=inf"], ["regularizers.anchor.labels.red", "not finite"]),
+    (["regularizers.planar_d.labels.desaturated=inf"], ["regularizers.planar_d.labels.desaturated", "not finite"]),
     (["regularizers.anchor.axis=-1"], ["regularizers.anchor.axis", ">= 0"]),
     (["regularizers.anchor.vector=[1,0,0,nan,0]"], ["regularizers.anchor.vector[3]", "not finite"]),
     (["labels.concepts.red.power=nan"], ["labels.concepts.red.power", "> 0"]),
@@ -114,6 +114,7 @@ def test_single_run_bad_input(tmp_path, capfd, monkeypatch, override, words):
     check_rejected(code, message, words, tmp_path / "o")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("override, words", [SINGLE_RUN[2], SINGLE_RUN[4], SINGLE_RUN[12]])
 def test_bad_input_exit_status_of_the_real_command(tmp_path, override, words):
     """The same checks through a real `excolor-train` process, as a user meets them."""
@@ -197,6 +198,7 @@ EVAL_CASES = [  # (overrides, damage to a copy of the run, words)
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides, damage, words", EVAL_CASES, ids=[str(i) for i in range(len(EVAL_CASES))])
 def test_eval_bad_input(trained_run, tmp_path, capfd, overrides, damage, words):
     run = copied_run(trained_run, tmp_path) if damage else trained_run
@@ -209,6 +211,7 @@ def test_eval_bad_input(trained_run, tmp_path, capfd, overrides, damage, words):
     assert sorted(p.name for p in run.rglob("*")) == before  # a read-only command wrote nothing
 
 
+@pytest.mark.slow
 def test_eval_out_unwritable(trained_run, tmp_path, capfd):
     (tmp_path / "afile").write_text("x")
     code = evaluate.main([str(trained_run), "--out", str(tmp_path / "afile" / "m.json")])
@@ -237,6 +240,7 @@ SWEEP = ["-m", "experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=120", "ev
          "eval.rgb_grid_size=12"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("override, words", [
     ("hydra.sweeper.n_jobs=0", ["hydra.sweeper.n_jobs", ">= 1"]),                # used to spin forever
     ("sweep.total_trials=-1", ["sweep.total_trials", ">= 1"]),
@@ -253,6 +257,7 @@ def test_sweep_bad_input_fails_before_the_study_opens(tmp_path, override, words)
     assert not (tmp_path / "optuna.db").exists()  # no study was created
 
 
+@pytest.mark.slow
 def test_ctrl_c_marks_the_run_interrupted(tmp_path):
     """Ctrl-C mid-training: one line naming the partial run dir, status.json says interrupted, exit 130."""
     run_dir = tmp_path / "o"
@@ -287,6 +292,7 @@ def _umask() -> int:
     return mask
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_while_starting_is_one_line_not_a_traceback(tmp_path, signum):
     """Ctrl-C (or SIGTERM) during the second or two of imports, as the console script runs them."""

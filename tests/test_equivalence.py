@@ -16,7 +16,8 @@ COARSE = ["eval.hsv_cube=[24,8,8]", "eval.rgb_grid_size=12", "outputs.plots=fals
 KEYS = ("recon_mse", "red_mse", "collateral_mse", "median_mse", "max_mse")
 
 
-@pytest.mark.parametrize("steps,batch_size", [(40, 16), (120, 64), (300, 32)])
+@pytest.mark.parametrize("steps,batch_size", [(40, 16), pytest.param(120, 64, marks=pytest.mark.slow),
+                                              pytest.param(300, 32, marks=pytest.mark.slow)])
 def test_stacked_members_equal_lone_runs_exactly(steps, batch_size):
     shape = [*COARSE, "experiment=ex2_9_1", f"schedule.n_steps={steps}", f"data.batch_size={batch_size}"]
     overrides = [[*shape, "regularizers.anchor.weight=0.5", "trial.seeds=[0,1]"],

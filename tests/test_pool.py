@@ -18,7 +18,6 @@ import optuna
 import pytest
 from hydra.core.utils import JobReturn, JobStatus
 
-from excolor.core.domains import DomainError, check_sweep_counts
 from excolor.errors import BAD_INPUT_EXIT, ConfigError
 from excolor.run import outputs
 from excolor.run.checks import compose_config
@@ -127,10 +126,14 @@ def test_a_dead_worker_fails_the_trials_in_training_and_the_next_batch_gets_fres
 
 @pytest.mark.parametrize("value", [0, -1, "x", 1.5, True])
 def test_bad_processes_values_are_refused(value):
-    with pytest.raises(DomainError, match=r"hydra\.launcher\.processes=.*allowed: an integer >= 1 \(or null\)"):
-        check_sweep_counts(1, 1, processes=value)
-    check_sweep_counts(1, 1, processes=None)
-    check_sweep_counts(1, 1, processes=3)
+    """The launcher checks its own settings when the sweep begins, before the study is opened."""
+    from excolor.sweep.batch import SweepPlan
+    from excolor.sweep.launcher import BatchedLauncher
+
+    with pytest.raises(ConfigError, match=r"hydra\.launcher\.processes=.*allowed: an integer >= 1 \(or null\)"):
+        BatchedLauncher(processes=value).begin(SweepPlan(batch_size=1))
+    for fine in (None, 3):
+        BatchedLauncher(processes=fine).begin(SweepPlan(batch_size=1))
 
 
 def test_bad_processes_on_the_command_line_is_one_message_before_training(tmp_path):

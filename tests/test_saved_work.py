@@ -34,7 +34,8 @@ def saved(monkeypatch):
 
 
 def test_a_saved_run_evaluates_to_its_own_metrics(saved):
-    report = evaluate_run(saved / "run", [])
+    report, concept = evaluate_run(saved / "run", [])
+    assert concept.name == "red"  # saved before concepts were configurable
     recorded = json.loads((saved / "run" / "metrics.json").read_text())
     shared = [key for key in report.metrics if key in recorded]
     assert len(shared) >= 12

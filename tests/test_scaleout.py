@@ -1,4 +1,4 @@
-"""The README's scale-out recipe, run as documented: the SLURM array worker script (two array tasks
+"""The scale-out guide's recipe, run as documented: the SLURM array worker script (two array tasks
 as local processes) and `hydra/launcher=submitit_local`, each on one shared study."""
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ QUICK = ["experiment=ex2_9_1", "sweep=pareto", "schedule.n_steps=60", "eval.hsv_
 
 
 def readme_worker_script() -> str:
-    """The sbatch script exactly as the README shows it."""
-    text = (REPO / "README.md").read_text()
+    """The sbatch script exactly as docs/scale-out.md shows it."""
+    text = (REPO / "docs" / "scale-out.md").read_text()
     match = re.search(r"<!-- slurm-worker -->\s*```bash\n(.*?)```", text, re.S)
-    assert match, "README lost its SLURM worker script"
+    assert match, "docs/scale-out.md lost its SLURM worker script"
     return match.group(1)
 
 

@@ -57,6 +57,7 @@ def test_graded_objectives_and_sweep():
     assert "schedule.lr_scale" in cfg.hydra.sweeper.params  # pareto_wide's space, plus the third objective
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", ["shape_k5_n1", "ex2_9_1_graded"])
 def test_a_new_preset_trains(experiment, tmp_path, capfd, monkeypatch):
     code, out = run_in_process([f"experiment={experiment}", *FAST, f"hydra.run.dir={tmp_path}"], capfd, monkeypatch)

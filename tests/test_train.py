@@ -21,6 +21,7 @@ def finished_run(tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow
 def test_single_run_writes_outputs_and_prints_table(finished_run):
     out, result = finished_run
     metrics = json.loads((out / "metrics.json").read_text())
@@ -35,6 +36,7 @@ def test_single_run_writes_outputs_and_prints_table(finished_run):
     assert "Named colours" in result.stdout and "collateral_mse" in result.stdout
 
 
+@pytest.mark.slow
 def test_rerun_from_saved_config_is_identical(finished_run, tmp_path):
     out, _ = finished_run
     again = run_cli(["--config-path", str(out / ".hydra"), "--config-name", "config", f"hydra.run.dir={tmp_path / 'b'}"],
@@ -43,6 +45,7 @@ def test_rerun_from_saved_config_is_identical(finished_run, tmp_path):
     assert (tmp_path / "b" / "metrics.json").read_text() == (out / "metrics.json").read_text()
 
 
+@pytest.mark.slow
 def test_excolor_eval_reproduces_saved_metrics(finished_run, tmp_path):
     out, _ = finished_run
     assert evaluate_main([str(out), "--out", str(tmp_path / "m.json")]) == 0
@@ -54,6 +57,7 @@ def test_excolor_eval_reproduces_saved_metrics(finished_run, tmp_path):
     assert evaluate_main([str(out), "ablation=nope"]) == 2
 
 
+@pytest.mark.slow
 def test_documented_override_example(tmp_path):
     args = ["model.k_bottleneck=6", "regularizers.anchor.weight=0.2", "ablation.dims=[0]", "seed=3",
             "trainer.max_steps=100", "logger=none", "outputs.plots=false", "eval.hsv_cube=[24,8,8]",

@@ -9,7 +9,7 @@ everything the trial ran with (the preset, command-line overrides such as schedu
 default); its searched values are checked against the study's before anything runs. Only the seeds
 change. All trials x held-out seeds train as one stacked model (as the batched launcher does), into
 `<out>/<time>/<number>`. Each trial's held-out record is stored on the study (Optuna refuses to update
-a finished trial): user attribute `heldout:<number>` (excolor/study/records.py). A trial already validated on
+a finished trial): user attribute `heldout:<number>` (excolor/study/heldout.py). A trial already validated on
 the same seeds is not run again unless --rerun.
 
 `--export NAME` writes the one chosen trial as an experiment preset (`experiment=NAME`) into the user

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch import Tensor
@@ -57,7 +57,7 @@ class LabelsConfig:
 
     hard: bool = True
     poles: PoleLabels = field(default_factory=PoleLabels)
-    concepts: dict[str, LabelSpec] = field(default_factory=dict)
+    concepts: dict[str, Any] = field(default_factory=dict)  # name -> LabelSpec (typed when the config is checked)
 
 
 def is_builtin(source: str) -> bool:

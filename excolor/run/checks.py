@@ -14,7 +14,7 @@ from excolor.core.ablation import check_dims
 from excolor.core.concepts import Concept
 from excolor.core.data import check_data
 from excolor.core.domains import DomainError, check_numbers, check_run_name
-from excolor.core.labels import check_labels
+from excolor.core.labels import LabelSpec, check_labels
 from excolor.core.memory import ResourceError, check_fits, evaluation_needs, model_need
 from excolor.core.metric_names import (
     CONCEPT_PLACEHOLDER,
@@ -55,7 +55,7 @@ def upgraded(cfg: DictConfig) -> DictConfig:
     if "concept" not in cfg:
         cfg = cfg.copy()
         with open_dict(cfg):
-            cfg.concept = OmegaConf.load(CONF_DIR / "concept" / f"{DEFAULT_CONCEPT}.yaml")
+            cfg.concept = OmegaConf.load(CONF_DIR / "concept" / f"{DEFAULT_CONCEPT}.yaml").concept
     return cfg
 
 
@@ -91,7 +91,16 @@ def typed_config(cfg: DictConfig) -> ExcolorConfig:
         raise ConfigError(f"{error.full_key}: {error.msg}") from None
     typed.plugins = as_list(typed.plugins)
     typed.regularizers = typed_regularizers(cfg, typed.plugins)
+    typed.labels.concepts = {name: typed_label(name, node) for name, node in cfg.labels.concepts.items()}
     return typed
+
+
+def typed_label(name: str, node: Any) -> LabelSpec:
+    """One label of `labels.concepts` as its schema (a node may leave any field to the concept's pole)."""
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(LabelSpec), node or {}))
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"labels.concepts.{name}.{error.key or ''}: {error.msg}") from None
 
 
 def check_config(cfg: DictConfig) -> ExcolorConfig:

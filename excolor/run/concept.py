@@ -39,13 +39,19 @@ def apply_concept(config) -> Concept:  # noqa: ANN001
                           f"and _, starting with a letter, not {', '.join(map(repr, RESERVED_NAMES))}")
     config.concept = ConceptConfig(name=concept.name, rgb=None, poles={
         p.name: PoleConfig(rgb=list(p.rgb), source=p.source, dim=p.dim, sign=p.sign) for p in concept.poles})
-    config.labels.concepts = {**{p.name: pole_label(config.labels, p) for p in concept.poles},
-                              **{k: v for k, v in config.labels.concepts.items() if k not in config.concept.poles}}
+    others = {k: v for k, v in config.labels.concepts.items() if k not in config.concept.poles and not unset(v)}
+    config.labels.concepts = {**{p.name: pole_label(config.labels, p) for p in concept.poles}, **others}
     if config.ablation.dims is None:
         config.ablation.dims = concept.dims
     config.objectives = {name.replace(CONCEPT_PLACEHOLDER, concept.name): direction
                          for name, direction in config.objectives.items()}
     return concept
+
+
+def unset(spec: LabelSpec) -> bool:
+    """A label whose every field is left to its pole: a concept's placeholder (dropped when `concept.rgb`
+    replaces that concept's poles)."""
+    return spec.source is None and spec.scale is None and spec.power is None and spec.rgb is None
 
 
 def pole_label(labels, pole: concepts.Pole) -> LabelSpec:  # noqa: ANN001 (a LabelsConfig)

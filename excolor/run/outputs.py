@@ -65,10 +65,11 @@ def write_json(path: Path, data: Any) -> Path:
 
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
-    """A CSV with the first row's keys as header."""
+    """A CSV whose header is every key of any row, in first-seen order (a term that switches on later in
+    training appears in later rows only; earlier rows leave its cell empty)."""
     buffer = io.StringIO()
     if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
         writer.writeheader()
         writer.writerows(rows)
     return write_text(path, buffer.getvalue())

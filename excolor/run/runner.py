@@ -50,7 +50,8 @@ def prepare(cfg: DictConfig, output_dir: Path, sweep_trial: SweepTrial | None = 
     config = check_config(cfg)
     sheet = build_schedule(config)
     regularizers = build_regularizers(config)  # its errors too belong before training; built once
-    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # plain values for loggers
+    # plain values for loggers: the config as checked, so it says what ran (the concept made explicit)
+    resolved = OmegaConf.to_container(OmegaConf.structured(config), resolve=True, enum_to_str=True)
     return PreparedTrial(config, sheet, regularizers, resolved, output_dir, sweep_trial)
 
 

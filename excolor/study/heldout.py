@@ -15,15 +15,7 @@ from typing import Any, Callable, Mapping
 import optuna
 from optuna.trial import FrozenTrial
 
-from excolor.core.metric_names import (
-    COLLATERAL,
-    FAILED_SEEDS,
-    HELDOUT_SHOWN,
-    N_SEEDS,
-    RECON,
-    SELECTIVITY,
-    heldout_shown,
-)
+from excolor.core.metric_names import COLLATERAL, FAILED_SEEDS, N_SEEDS, heldout_shown, kept_on_trial
 from excolor.run.outcome import TrialOutcome, json_safe
 
 HELDOUT_PREFIX = "heldout:"
@@ -56,13 +48,12 @@ FLAG_RATIO = 2.0
 
 
 def record_of(outcome: TrialOutcome | str, seeds: list[int], aggregate: str, concept: str) -> dict[str, Any]:
-    """The held-out record stored on the study (excolor/study/heldout.py describes its shape)."""
+    """The held-out record stored on the study: every metric a sweep keeps on a trial (aggregate, min, max
+    over the seeds), per-seed values, failure, output dir, time."""
     if isinstance(outcome, str):
         return {"seeds": seeds, "aggregate": aggregate, "metrics": {}, "failure": outcome}
-    shown = dict.fromkeys([*HELDOUT_SHOWN, *heldout_shown(concept)])  # the concept's error by both its names
-    keys = [k for key in shown for k in (key, f"{key}_min", f"{key}_max")] + [SELECTIVITY, RECON, FAILED_SEEDS, N_SEEDS]
-    return {"seeds": seeds, "aggregate": aggregate,
-            "metrics": {k: outcome.metrics[k] for k in keys if k in outcome.metrics},
+    return {"seeds": seeds, "aggregate": aggregate, "concept": concept,
+            "metrics": {k: v for k, v in outcome.metrics.items() if kept_on_trial(k, outcome.named_colours)},
             "seed_values": outcome.seed_values, "failure": outcome.reason(), "output_dir": outcome.output_dir,
             "validated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 

@@ -72,7 +72,7 @@ class BatchedLauncher(Launcher):
         if workers > 1 and plan.batch_size > 1:
             self.pool = TrainingPool(min(workers, plan.batch_size))
             self.pool.start()
-        seeds = OmegaConf.select(self.config, "trial.seeds") or []
+        seeds = (OmegaConf.select(self.config, "trial.seeds") if self.config is not None else None) or []
         if self.race_seeds and len(seeds) > self.race_seeds:
             print(f"[excolor] racing over seeds ({SETTINGS_KEY}.race_seeds={self.race_seeds}): each trial trains "
                   f"on its first {self.race_seeds} seeds, and on the rest only if no trial of the Pareto front "
