@@ -123,7 +123,7 @@ def validate(args: argparse.Namespace) -> int:
         print(f"flagged (held-out collateral_mse >= {FLAG_RATIO:g}x the sweep's, or the held-out run failed): {flagged}")
     if target is not None and body is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(preset_text(args.export, body, trials[0], study, args.storage, stored[trials[0].number]))
+        target.write_text(preset_text(args.export, body, trials[0], study, stored[trials[0].number]))
         searched = target.parent.resolve() in ((CONF_DIR / "experiment").resolve(),
                                                (user_config_dir() / "experiment").resolve())
         print(f"wrote {target}\nrun it: excolor-train experiment={args.export}" + (

@@ -19,7 +19,6 @@ from excolor.run.config import CONF_DIR, RECIPE, compose_recipe, user_config_dir
 from excolor.run.outcome import Attr
 from excolor.study.heldout import FLAG_RATIO, failed, is_flagged, spread
 from excolor.study.records import study_concept
-from excolor.study.storage import shown_url
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -75,15 +74,16 @@ def preset_body(name: str, trial: FrozenTrial, cfg: DictConfig) -> dict[str, Any
     return body
 
 
-def preset_text(name: str, body: dict[str, Any], trial: FrozenTrial, study: optuna.Study, url: str,
+def preset_text(name: str, body: dict[str, Any], trial: FrozenTrial, study: optuna.Study,
                 record: dict[str, Any]) -> str:
-    """The preset's YAML with its provenance on top: study, trial, sweep and held-out numbers."""
+    """The preset's YAML with its provenance on top: study, trial, sweep and held-out numbers (no paths of
+    the machine it came from: a preset travels)."""
     sweep, held = trial.user_attrs, record.get("metrics", {})
     shown = heldout_shown(study_concept(study))
     lines = [
         "# @package _global_",
-        f"# Exported by excolor-validate: trial {trial.number} of study {study.study_name!r} in {shown_url(url)}",
-        f"# (its directory {trial.user_attrs.get(Attr.OUTPUT_DIR)}); {record.get('aggregate', 'median')} [range] over seeds.",
+        f"# Exported by excolor-validate: trial {trial.number} of study {study.study_name!r}; "
+        f"{record.get('aggregate', 'median')} [range] over seeds.",
         f"# sweep    seeds {sweep.get(Attr.SEEDS)}: " + ", ".join(f"{k} {spread(sweep, k)}" for k in shown)
         + f", failed seeds {failed(sweep)}",
         f"# held-out seeds {record.get('seeds')}: " + ", ".join(f"{k} {spread(held, k)}" for k in shown)
