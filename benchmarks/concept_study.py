@@ -58,7 +58,7 @@ def train(args: argparse.Namespace, label: str, overrides: list[str], seeds: lis
     out = args.workdir / label
     cmd = [sys.executable, "-m", "excolor.cli.train", *overrides, seeds_arg(seeds), "logger=none",
            "outputs.plots=false", f"hydra.run.dir={out}"]
-    wall = run(cmd, args.workdir / f"{label}.log")
+    wall = 0.0 if (out / "metrics.json").is_file() else run(cmd, args.workdir / f"{label}.log")  # resumed
     return {"label": label, "metrics": json.loads((out / "metrics.json").read_text()), "wall_s": wall,
             "command": " ".join(cmd)}
 
@@ -72,8 +72,10 @@ def study_of(args: argparse.Namespace, concept: str, recipe: str, sweep_seeds: l
              "hydra/launcher=batched", f"hydra.sweeper.n_jobs={args.batch}", seeds_arg(sweep_seeds),
              f"hydra.sweeper.n_trials={args.trials}", f"hydra.sweeper.sampler.seed={args.sampler_seed}",
              f"hydra.sweeper.storage='{storage}'", f"hydra.sweep.dir={args.workdir / concept / 'sweep'}"]
-    sweep_wall = run(sweep, args.workdir / f"{concept}-sweep.log")
     name = f"pareto_wide-{recipe}" + ("" if concept == "red" else f"-{concept}")
+    done = name in {s.study_name for s in optuna.get_all_study_summaries(storage)} and len(
+        optuna.load_study(study_name=name, storage=storage).trials) >= args.trials  # a resumed study run
+    sweep_wall = 0.0 if done else run(sweep, args.workdir / f"{concept}-sweep.log")
     study = optuna.load_study(study_name=name, storage=storage)
     number, why = select(study.trials, floor)
     preset = EXPORTED.get(concept, f"{recipe}_{concept}")

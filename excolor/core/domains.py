@@ -120,6 +120,7 @@ CONFIG_DOMAINS: dict[str, Domain] = {
     "schedule.n_steps": integers(2, optional=True),
     "schedule.lr_scale": POSITIVE,
     "ablation.dims.*": integers(0),
+    "ablation.strength": UNIT,
     "eval.concept_rgb.*": UNIT,
     "eval.rgb_grid_size": integers(2),
     "eval.target_threshold": UNIT,

@@ -10,11 +10,12 @@ from typing import Any, Mapping
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from excolor.core.ablation import check_dims
+from excolor.core.ablation import ERASERS, AblationMethod, check_dims
 from excolor.core.concepts import Concept
-from excolor.core.data import check_data
+from excolor.core.data import check_data, training_grid
 from excolor.core.domains import DomainError, check_numbers, check_run_name
-from excolor.core.labels import LabelSpec, check_labels
+from excolor.core.erasure import missing_dependency
+from excolor.core.labels import LabelSpec, check_labels, label_probabilities
 from excolor.core.memory import ResourceError, check_fits, evaluation_needs, model_need
 from excolor.core.metric_names import (
     CONCEPT_PLACEHOLDER,
@@ -126,7 +127,31 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
         except ValueError as error:
             raise ConfigError(str(error)) from None
     check_objectives(typed, concept)
+    check_ablation(typed)
     return typed
+
+
+def check_ablation(typed: ExcolorConfig) -> None:
+    """What a deletion method needs that can be known before training: a post-hoc eraser's package and
+    labelled samples to fit on; pruning deletes whole dims only."""
+    ablation = typed.ablation
+    method = ablation.method.value
+    if ablation.method is AblationMethod.prune and ablation.strength != 1.0:
+        raise ConfigError(f"ablation.strength={ablation.strength} with ablation.method=prune: pruning removes "
+                          "whole dims (strength 1); use ablation.method=zero to scale a deletion")
+    if ablation.method not in ERASERS:
+        return
+    if ablation.method is AblationMethod.leace and (problem := missing_dependency()):
+        raise ConfigError(problem)
+    grid, _ = training_grid(typed.data)
+    poles = list(typed.concept.poles)
+    possible = label_probabilities(grid, typed.labels)[:, :len(poles)].amax(dim=0)
+    never = [pole for pole, p in zip(poles, possible.tolist()) if p <= 0]
+    if never:
+        raise ConfigError(f"ablation.method={method} is fitted on training samples labelled with the concept, but "
+                          f"no training colour can be labelled {never} (labels.concepts.{never[0]}: scale "
+                          f"{typed.labels.concepts[never[0]].scale}); raise labels.poles.scale, or choose labels "
+                          "that mark the concept")
 
 
 def check_references(typed: ExcolorConfig) -> None:

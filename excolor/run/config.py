@@ -162,7 +162,7 @@ def register_schema() -> None:
     register("excolor_study", study_name, replace=True)
 
 
-RECIPE = ("model", "data", "labels", "regularizers", "schedule", "ablation", "eval", "trainer")
+RECIPE = ("concept", "model", "data", "labels", "regularizers", "schedule", "ablation", "eval", "trainer")
 """The sections that make a trial what it is (an exported preset must reproduce them exactly)."""
 
 

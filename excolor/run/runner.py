@@ -18,7 +18,6 @@ from typing import Any, Callable
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from excolor.core.ablation import apply_ablation
 from excolor.core.metric_names import CONSOLE_METRICS, FAILED_SEEDS, N_SEEDS, SEED_METRICS, for_concept
 from excolor.core.regularizers import Regularizer
 from excolor.core.schedule import Dopesheet
@@ -72,8 +71,8 @@ def write_outputs(result: TrialResult, output_dir: Path) -> None:
         outputs.write_rows(output_dir / outputs.NAMED_COLORS_FILE, first.named_colors)
     if result.model is not None and result.config.outputs.weights:
         outputs.save_model(output_dir / outputs.WEIGHTS_FILE, result.model)
-    if result.model is not None and result.config.outputs.plots and first is not None:
-        ablated = apply_ablation(result.model, result.config.ablation)
+    if result.model is not None and result.ablated is not None and result.config.outputs.plots and first is not None:
+        ablated = result.ablated
         plots.plot_color_slices(result.model.reconstruct, ablated.reconstruct, output_dir / "colors.png")
         plots.plot_error_vs_hue(result.model.reconstruct, ablated.reconstruct, output_dir / "error_vs_hue.png")
         plots.plot_latents(result.model.encode, output_dir / "latents.png")

@@ -4,14 +4,15 @@ mapped to today's by excolor/run/checks.py `current_target`)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 from optuna.trial import FrozenTrial
 
-from excolor.core.ablation import apply_ablation
 from excolor.core.concepts import Concept
+from excolor.core.data import ColorDataModule
 from excolor.core.metrics import MemberReport, evaluate
 from excolor.core.model import ColorMLP
 from excolor.errors import ConfigError
@@ -20,6 +21,7 @@ from excolor.run.checks import check_config
 from excolor.run.concept import concept_of
 from excolor.run.config import CONF_DIR, ExcolorConfig, compose, group_options, split_override
 from excolor.run.outcome import Attr
+from excolor.run.trials import build_schedule, deleted, trained_steps
 
 SAVED_CONFIG = Path(".hydra") / "config.yaml"
 """Where a run directory keeps the exact config it ran with (Hydra's layout)."""
@@ -97,14 +99,35 @@ def load_run(run_dir: Path, overrides: list[str]) -> tuple[ExcolorConfig, ColorM
     return config, model
 
 
+def saved_seed(run_dir: Path, config: ExcolorConfig) -> int:
+    """The seed whose weights a run saved: its first seed that trained (seed_metrics.json says which failed)."""
+    seeds = list(config.trial.seeds or [config.seed])
+    try:
+        records = json.loads((run_dir / outputs.SEED_METRICS_FILE).read_text())
+        return next(r["seed"] for r in records if not r.get("failure"))
+    except (OSError, ValueError, StopIteration, KeyError, TypeError):
+        return seeds[0]
+
+
 def evaluate_run(run_dir: Path, overrides: list[str]) -> tuple[MemberReport, Concept]:
     """The first seed's model of a finished run, evaluated under its config plus `overrides`; the concept
-    it deletes (whose name its metrics use)."""
+    it deletes (whose name its metrics use). A post-hoc eraser is fitted on the samples that seed trained
+    on, drawn again from its config (all randomness comes from the seed)."""
     config, model = load_run(run_dir, overrides)
     concept = concept_of(config)
-    ablated = apply_ablation(model, config.ablation)
+    ablated = deleted(model, config, training_data(config, saved_seed(run_dir, config)))
+    failure = next((f for f in getattr(ablated, "failures", []) if f), None)
+    if failure:
+        raise ConfigError(failure)
     [report] = evaluate(model.reconstruct, ablated.reconstruct, config.eval, concept)
     return report, concept
+
+
+def training_data(config: ExcolorConfig, seed: int) -> ColorDataModule:
+    """The batches one seed of a run trained on, drawn again (bit for bit: they depend on the seed only)."""
+    data = ColorDataModule(config.data, [config.labels], [seed], trained_steps(config, build_schedule(config)))
+    data.setup()
+    return data
 
 
 def trial_config(trial: FrozenTrial, seeds: list[int]) -> DictConfig:

@@ -17,7 +17,7 @@ from typing import Any, Callable, TypeVar
 import lightning as L
 import torch
 
-from excolor.core.ablation import apply_ablation
+from excolor.core.ablation import ERASERS, ErasedModel, apply_ablation, fit_set
 from excolor.core.data import ColorDataModule
 from excolor.core.memory import ResourceError, check_fits, run_needs
 from excolor.core.metric_names import COLLATERAL, FAILED_SEEDS, N_SEEDS, RECON, higher_is_better
@@ -54,6 +54,7 @@ class TrialResult:
     history: list[dict[str, float]] = field(default_factory=list)
     wall_s: float = 0.0
     pruned: str | None = None  # why a race over seeds stopped it after its first seeds (excolor/sweep/racing.py)
+    ablated: ColorMLP | ErasedModel | None = None  # `model` after deletion (what the plots show)
 
     @property
     def first_report(self) -> MemberReport | None:
@@ -178,6 +179,22 @@ def summarise(config: ExcolorConfig, seeds: list[SeedResult]) -> tuple[dict[str,
     return metrics, objectives, failed
 
 
+def trained_steps(config: ExcolorConfig, sheet: Dopesheet) -> int:
+    """How many steps a run trains: `trainer.max_steps` when set, else its dopesheet's length."""
+    max_steps = config.trainer.get("max_steps")
+    return int(max_steps) if max_steps and max_steps > 0 else sheet.n_steps
+
+
+def deleted(model: ColorMLP, config: ExcolorConfig, data: ColorDataModule) -> ColorMLP | ErasedModel:
+    """The trained members after deletion: dims zeroed or pruned, or a post-hoc eraser fitted per member on
+    the latents of the samples it trained on, with their labels of the concept's poles."""
+    if config.ablation.method not in ERASERS:
+        return apply_ablation(model, config.ablation)
+    assert data.dataset is not None, "the data module is set up by the fit"
+    fit = fit_set(model, config.ablation.layer, data.dataset, len(config.concept.poles))
+    return apply_ablation(model, config.ablation, fit)
+
+
 def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,
                sheets: list[Dopesheet] | None = None,
                regularizers: dict[str, Regularizer] | None = None) -> list[TrialResult]:
@@ -193,8 +210,7 @@ def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
     regularizers = regularizers or build_regularizers(configs[0])
     plan = [(c, s, trial_seeds(c)) for c, s in zip(configs, sheets)]
     seeds = [seed for _, _, trial in plan for seed in trial]
-    max_steps = configs[0].trainer.get("max_steps")
-    schedules = member_schedules(plan).resized(max_steps if max_steps and max_steps > 0 else sheets[0].n_steps)
+    schedules = member_schedules(plan).resized(trained_steps(configs[0], sheets[0]))
     labels = [c.labels for c, _, trial in plan for _ in trial]
 
     L.seed_everything(seeds[0], workers=False, verbose=False)
@@ -205,15 +221,16 @@ def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
     fit(module, data, configs[0].trainer, logger, progress)
 
     model.eval()
-    ablated = apply_ablation(model, configs[0].ablation)
+    ablated = deleted(model, configs[0], data)
     reports = evaluate(model.reconstruct, ablated.reconstruct, configs[0].eval, concept_of(configs[0]))
     wall = time.perf_counter() - started
+    failures = getattr(ablated, "failures", [None] * len(seeds))  # a post-hoc eraser that could not be fitted
 
     results, member = [], 0
     for config, _, trial in plan:
         seed_results = []
         for seed in trial:
-            reason = module.failure_reason[member]
+            reason = module.failure_reason[member] or failures[member]
             seed_results.append(SeedResult(seed, None if reason else reports[member], reason))
             member += 1
         scored = [i for i, s in enumerate(seed_results) if s.report is not None]
@@ -221,5 +238,5 @@ def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
         metrics, objectives, failed = summarise(config, seed_results)
         history = [{k: v.item() if k == "step" else float(v[first]) for k, v in row.items()} for row in module.history]
         results.append(TrialResult(config, seed_results, metrics, objectives, failed,
-                                   model.member(first), history, wall))
+                                   model.member(first), history, wall, ablated=ablated.member(first)))
     return results

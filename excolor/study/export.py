@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial
 
 from excolor.core.metric_names import heldout_shown
 from excolor.errors import ConfigError
-from excolor.run.config import CONF_DIR, RECIPE, compose_recipe, user_config_dir
+from excolor.run.config import CONF_DIR, RECIPE, ExcolorConfig, compose_recipe, user_config_dir
 from excolor.run.outcome import Attr
 from excolor.study.heldout import FLAG_RATIO, failed, is_flagged, spread
 from excolor.study.records import study_concept
@@ -49,29 +49,50 @@ def _leaf_diff(value: Any, base: Any) -> Any:
 _MISSING = object()
 
 
+PRESET_GROUPS = ("concept", "regularizers")
+"""Groups a preset chooses by name (`override /concept: blue`) where the trial's choice is not its base's:
+merging their values onto the base's options would mix the two (two concepts' poles)."""
+
+
 def preset_body(name: str, trial: FrozenTrial, cfg: DictConfig) -> dict[str, Any]:
     """The preset: the sweep's experiment plus every recipe value the trial changed. Checked: composing
     it must give back the trial's recipe exactly (else ConfigError, before anything trains)."""
     hydra_yaml = Path(str(trial.user_attrs[Attr.OUTPUT_DIR])) / ".hydra" / "hydra.yaml"
-    base = str(OmegaConf.select(OmegaConf.load(hydra_yaml), "hydra.runtime.choices.experiment", default="") or "")
-    wanted = {k: OmegaConf.to_container(cfg[k], resolve=True, enum_to_str=True) for k in RECIPE}
+    choices = OmegaConf.select(OmegaConf.load(hydra_yaml), "hydra.runtime.choices", default=None) or {}
+    base = str(choices.get("experiment") or "")
+    wanted = normalised({k: OmegaConf.to_container(cfg[k], resolve=True, enum_to_str=True) for k in RECIPE})
     base_overrides = [f"experiment={base}"] if base else []
     defaults: list[Any] = [base] if base else []
-    if list(wanted["regularizers"]) != list(compose_recipe(base_overrides)["regularizers"]):
-        defaults.append({"override /regularizers": list(wanted["regularizers"])})
-        base_overrides.append(f"regularizers=[{','.join(wanted['regularizers'])}]")
+    composed_base = normalised(compose_recipe(base_overrides))
+    for group in PRESET_GROUPS:
+        chosen = choices.get(group)
+        if group == "regularizers":
+            differs = list(wanted[group]) != list(composed_base[group])
+            chosen = list(wanted[group])
+        else:
+            differs = chosen is not None and wanted[group] != composed_base[group]
+        if differs:
+            defaults.append({f"override /{group}": chosen})
+            base_overrides.append(f"{group}=[{','.join(chosen)}]" if isinstance(chosen, list) else f"{group}={chosen}")
     body: dict[str, Any] = {"defaults": defaults, "name": name}
-    body.update(_leaf_diff(wanted, compose_recipe(base_overrides)) or {})
+    body.update(_leaf_diff(wanted, normalised(compose_recipe(base_overrides))) or {})
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "experiment").mkdir()
         (Path(scratch) / "experiment" / f"{name}.yaml").write_text(
             "# @package _global_\n" + OmegaConf.to_yaml(OmegaConf.create(body)))
-        composed = compose_recipe([f"hydra.searchpath=[file://{scratch}]", f"experiment={name}"])
+        composed = normalised(compose_recipe([f"hydra.searchpath=[file://{scratch}]", f"experiment={name}"]))
     differing = [k for k in RECIPE if composed[k] != wanted[k]]
     if differing:
         raise ConfigError(f"--export {name!r}: a preset on experiment={base or '(none)'} would not reproduce "
                           f"trial {trial.number} (sections {differing} differ); nothing written")
     return body
+
+
+def normalised(recipe: dict[str, Any]) -> dict[str, Any]:
+    """Recipe sections as today's schema reads them: a trial saved by an earlier version lacks keys that
+    have defaults now, which must not count as a difference."""
+    merged = OmegaConf.merge(OmegaConf.structured(ExcolorConfig), {k: v for k, v in recipe.items() if k in RECIPE})
+    return {k: OmegaConf.to_container(merged[k], resolve=True, enum_to_str=True) for k in RECIPE}
 
 
 def preset_text(name: str, body: dict[str, Any], trial: FrozenTrial, study: optuna.Study,
