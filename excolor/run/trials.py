@@ -17,7 +17,7 @@ from typing import Any, Callable, TypeVar
 import lightning as L
 import torch
 
-from excolor.core.ablation import ERASERS, ErasedModel, apply_ablation, fit_set
+from excolor.core.ablation import ERASERS, AblationConfig, ErasedModel, apply_ablation, fit_set
 from excolor.core.data import ColorDataModule
 from excolor.core.memory import ResourceError, check_fits, run_needs
 from excolor.core.metric_names import COLLATERAL, FAILED_SEEDS, N_SEEDS, RECON, higher_is_better
@@ -195,10 +195,25 @@ def deleted(model: ColorMLP, config: ExcolorConfig, data: ColorDataModule) -> Co
     return apply_ablation(model, config.ablation, fit)
 
 
-def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,
-               sheets: list[Dopesheet] | None = None,
-               regularizers: dict[str, Regularizer] | None = None) -> list[TrialResult]:
-    """Train every (trial, seed) as one stacked model, ablate, evaluate, and score each trial.
+@dataclass
+class Fitted:
+    """Trials trained as one stacked model, before any deletion: what `score` evaluates (any number of
+    times, with other ablations: a post-hoc eraser is fitted on `data`, the samples each member saw)."""
+
+    plan: list[tuple[ExcolorConfig, Dopesheet, list[int]]]  # each trial: config, dopesheet, seeds
+    model: ColorMLP
+    data: ColorDataModule
+    module: ConceptDeletionModule
+    started: float  # time.perf_counter() when training began
+
+    @property
+    def seeds(self) -> list[int]:
+        return [seed for _, _, trial in self.plan for seed in trial]
+
+
+def fit_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,
+               sheets: list[Dopesheet] | None = None, regularizers: dict[str, Regularizer] | None = None) -> Fitted:
+    """Train every (trial, seed) as one stacked model.
 
     `sheets`, `regularizers`: the trials' dopesheets and the first trial's regularizers when the caller
     has built them already, checking its input (built here otherwise).
@@ -219,15 +234,25 @@ def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
     module = ConceptDeletionModule(model, regularizers, schedules, list(configs[0].labels.concepts),
                                    history_every=configs[0].trainer.get("log_every_n_steps") or 50)
     fit(module, data, configs[0].trainer, logger, progress)
-
     model.eval()
-    ablated = deleted(model, configs[0], data)
-    reports = evaluate(model.reconstruct, ablated.reconstruct, configs[0].eval, concept_of(configs[0]))
-    wall = time.perf_counter() - started
-    failures = getattr(ablated, "failures", [None] * len(seeds))  # a post-hoc eraser that could not be fitted
+    return Fitted(plan, model, data, module, started)
+
+
+def score(fitted: Fitted, ablation: AblationConfig | None = None) -> list[TrialResult]:
+    """Delete (the trials' own ablation, or `ablation`), evaluate and score each trial of a fitted stack."""
+    config = fitted.plan[0][0]
+    if ablation is not None:
+        config = dataclasses.replace(config, ablation=ablation)
+    model, module = fitted.model, fitted.module
+    ablated = deleted(model, config, fitted.data)
+    reports = evaluate(model.reconstruct, ablated.reconstruct, config.eval, concept_of(config))
+    wall = time.perf_counter() - fitted.started
+    failures = getattr(ablated, "failures", [None] * len(fitted.seeds))  # an eraser that could not be fitted
 
     results, member = [], 0
-    for config, _, trial in plan:
+    for trial_config, _, trial in fitted.plan:
+        if ablation is not None:
+            trial_config = dataclasses.replace(trial_config, ablation=ablation)
         seed_results = []
         for seed in trial:
             reason = module.failure_reason[member] or failures[member]
@@ -235,8 +260,15 @@ def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
             member += 1
         scored = [i for i, s in enumerate(seed_results) if s.report is not None]
         first = member - len(trial) + (scored[0] if scored else 0)  # outputs show the first scored seed
-        metrics, objectives, failed = summarise(config, seed_results)
+        metrics, objectives, failed = summarise(trial_config, seed_results)
         history = [{k: v.item() if k == "step" else float(v[first]) for k, v in row.items()} for row in module.history]
-        results.append(TrialResult(config, seed_results, metrics, objectives, failed,
+        results.append(TrialResult(trial_config, seed_results, metrics, objectives, failed,
                                    model.member(first), history, wall, ablated=ablated.member(first)))
     return results
+
+
+def run_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool = False,
+               sheets: list[Dopesheet] | None = None,
+               regularizers: dict[str, Regularizer] | None = None) -> list[TrialResult]:
+    """Train every (trial, seed) as one stacked model, delete the concept, evaluate, and score each trial."""
+    return score(fit_trials(configs, logger, progress, sheets, regularizers))
