@@ -42,6 +42,22 @@ def run_in_process(args: list[str], capfd: pytest.CaptureFixture, monkeypatch: p
     return code, captured.out + captured.err
 
 
+@pytest.fixture(autouse=True)
+def fresh_logging():
+    """Each test starts and ends with the logging setup it found: an in-process command lets Hydra point
+    handlers at pytest's captured streams, which are closed once that test ends."""
+    import logging
+
+    loggers = [logging.getLogger()] + [logging.getLogger(name) for name in ("excolor", "hydra")]
+    saved = [(logger, list(logger.handlers), logger.level) for logger in loggers]
+    raise_exceptions = logging.raiseExceptions
+    yield
+    for logger, handlers, level in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+    logging.raiseExceptions = raise_exceptions
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import optuna
 import pytest
 
 from excolor.cli import evaluate, report
@@ -215,7 +216,9 @@ def test_eval_bad_input(trained_run, tmp_path, capfd, overrides, damage, words):
 def test_eval_out_unwritable(trained_run, tmp_path, capfd):
     (tmp_path / "afile").write_text("x")
     code = evaluate.main([str(trained_run), "--out", str(tmp_path / "afile" / "m.json")])
-    check_rejected(code, "".join(capfd.readouterr()), ["--out", "afile"], tmp_path / "none")
+    message = "".join(capfd.readouterr())
+    check_rejected(code, message, ["--out", "afile", "is a file"], tmp_path / "none")
+    assert "mse before" not in message, "refused only after evaluating"
 
 
 @pytest.mark.parametrize("args, words", [
@@ -307,3 +310,196 @@ def test_interrupt_while_starting_is_one_line_not_a_traceback(tmp_path, signum):
     out, _ = worker.communicate(timeout=60)
     assert worker.returncode == INTERRUPTED_EXIT and "Traceback" not in out, out[-2000:]
     assert out.strip() == NOTHING_RUN
+
+
+# --- A sweep's lifecycle: inputs that used to leave trials RUNNING, crash after a trial was asked, write
+# where they should not, or mix incomparable trials. Each is refused before the study is opened (or, for a
+# study that exists, before anything is asked), exit 2, one paragraph.
+
+IN_PROCESS_SWEEP = ["experiment=ex2_9_1", "sweep=pareto", "hydra.sweeper.n_trials=2", *FAST]
+STUDY = "pareto-ex2_9_1"
+
+
+def sweep_refused(tmp_path, capfd, monkeypatch, overrides: list[str], words: list[str], study: str | None = None):
+    """Run the sweep in this process; it must exit 2 before asking a trial (no new trial in the study)."""
+    monkeypatch.chdir(tmp_path)
+    storage = tmp_path / "optuna.db"
+    before = len(optuna.load_study(study_name=study, storage=f"sqlite:///{storage}").trials) if study else 0
+    code, message = run_in_process([*IN_PROCESS_SWEEP, f"hydra.sweeper.storage=sqlite:///{storage}", *overrides],
+                                   capfd, monkeypatch)
+    check_rejected(code, message, words, tmp_path / "multirun" / "none")
+    assert code == 2 and "[excolor] trial" not in message, message[-2000:]
+    if study:
+        assert len(optuna.load_study(study_name=study, storage=f"sqlite:///{storage}").trials) == before
+    return message
+
+
+STUDY_NAMES = [  # class: study names checked like run names, before the study is opened
+    ("../escaped", ["hydra.sweeper.study_name='../escaped'", "no '/'"]),
+    ("a/b", ["hydra.sweeper.study_name='a/b'"]),
+    (".hidden", ["leading '.'"]),
+    ("'rot-grün'", ["hydra.sweeper.study_name='rot-grün'", "ASCII"]),
+    ("rot-grün", ["rot-grün", "parsing"]),                                       # Hydra's grammar refuses it
+    ("'bad[1]'", ["bad[1]", "ASCII letters"]),
+    ("'with space'", ["with space"]),
+    ("x" * 300, ["up to 120"]),
+    ("'a;rm -rf'", ["a;rm -rf"]),
+]
+
+
+@pytest.mark.parametrize("name, words", STUDY_NAMES, ids=[n[:20] for n, _ in STUDY_NAMES])
+def test_a_study_name_that_cannot_name_a_directory_is_refused(tmp_path, capfd, monkeypatch, name, words):
+    sweep_refused(tmp_path, capfd, monkeypatch, [f"hydra.sweeper.study_name={name}"], words)
+    assert not list(tmp_path.rglob("trial.json"))  # nothing written anywhere
+
+
+WORKER_SETTINGS = [  # class: heartbeat, grace and processes checked against each other and the machine
+    (["sweep.heartbeat_s=0"], ["sweep.heartbeat_s=0", "> 0"]),                    # used to spin
+    (["sweep.heartbeat_s=-5"], ["sweep.heartbeat_s=-5", "> 0"]),
+    (["sweep.heartbeat_s=nan"], ["sweep.heartbeat_s", "not finite"]),
+    (["sweep.grace_s=0"], ["sweep.grace_s=0", "> 0"]),                             # failed live workers' trials
+    (["sweep.heartbeat_s=20", "sweep.grace_s=30"], ["sweep.grace_s=30", "twice", "sweep.heartbeat_s=20"]),
+    (["hydra/launcher=batched", "hydra.launcher.processes=1000"], ["hydra.launcher.processes=1000", "CPUs"]),
+    (["hydra/launcher=batched", "hydra.launcher.processes=0"], ["hydra.launcher.processes=0", ">= 1"]),
+    (["hydra/launcher=batched", "hydra.launcher.race_seeds=0"], ["hydra.launcher.race_seeds=0", ">= 1"]),
+    (["sweep.total_trials=0"], ["sweep.total_trials", ">= 1"]),
+    (["hydra.sweeper.n_jobs=-2"], ["hydra.sweeper.n_jobs", ">= 1"]),
+    (["hydra.sweeper.max_failure_rate=1.5"], ["hydra.sweeper.max_failure_rate", "[0, 1]"]),
+]
+
+
+@pytest.mark.parametrize("overrides, words", WORKER_SETTINGS, ids=[" ".join(o) for o, _ in WORKER_SETTINGS])
+def test_worker_settings_are_checked_before_the_study_opens(tmp_path, capfd, monkeypatch, overrides, words):
+    sweep_refused(tmp_path, capfd, monkeypatch, overrides, words)
+    assert not (tmp_path / "optuna.db").exists()
+
+
+DEPENDENCIES = [  # class: optional packages a sampler or storage imports only when it first samples
+    (["hydra/sweeper/sampler=batch_gp"], ["scipy", "pip install -e '.[gp]'"]),
+    (["hydra.sweeper.storage='postgresql://u:secret@localhost/db'"], ["PostgreSQL", "pip install -e '.[postgres]'"]),
+    (["hydra.sweeper.sampler._target_=optuna.samplers.CmaEsSampler"], ["cmaes", "pip install cmaes"]),
+]
+
+
+@pytest.mark.parametrize("overrides, words", DEPENDENCIES, ids=[o[0][:40] for o, _ in DEPENDENCIES])
+def test_a_missing_optional_package_is_named_with_its_install_command(tmp_path, capfd, monkeypatch, overrides,
+                                                                       words):
+    from excolor.sweep import preflight
+
+    monkeypatch.setattr(preflight, "installed", lambda module: False)
+    message = sweep_refused(tmp_path, capfd, monkeypatch, overrides, words)
+    assert "secret" not in message
+
+
+@pytest.fixture
+def existing_study(tmp_path, capfd, monkeypatch):
+    """A 2-trial study made by the sweep that the cases below would continue."""
+    monkeypatch.chdir(tmp_path)
+    code, message = run_in_process([*IN_PROCESS_SWEEP, f"hydra.sweeper.storage=sqlite:///{tmp_path / 'optuna.db'}"],
+                                   capfd, monkeypatch)
+    assert code == 0, message[-2000:]
+    return STUDY
+
+
+RESUMED = [  # class: a study resumed with settings that would mix incomparable trials on one front
+    (["schedule.n_steps=200"], ["n_steps: 150 -> 200", "sweep.mix=true"]),
+    (["trial.seeds=[0,1]"], ["seeds: [0] -> [0, 1]"]),
+    (["regularizers=[separate,anchor,anti_subspace]"], ["space:", "anti_anchor"]),
+    (["sweep.weight_range=[0.1,10]"], ["space:"]),
+    (["concept=red", "objectives=graded", "hydra.sweeper.study_name=pareto-ex2_9_1"], ["study 'pareto-ex2_9_1'"]),
+    (["name=other", "hydra.sweeper.study_name=pareto-ex2_9_1"], ["experiment: 'ex2_9_1' -> 'other'"]),
+    (["objectives=pareto", "+objectives.selectivity=maximize"], ["study 'pareto-ex2_9_1'"]),
+]
+
+
+@pytest.mark.parametrize("overrides, words", RESUMED, ids=[" ".join(o)[:40] for o, _ in RESUMED])
+def test_a_study_resumed_with_other_settings_is_refused(existing_study, tmp_path, capfd, monkeypatch, overrides,
+                                                        words):
+    sweep_refused(tmp_path, capfd, monkeypatch, overrides, words, study=existing_study)
+
+
+def test_mixing_settings_on_purpose_says_what_differs(existing_study, tmp_path, capfd, monkeypatch):
+    code, message = run_in_process([*IN_PROCESS_SWEEP, f"hydra.sweeper.storage=sqlite:///{tmp_path / 'optuna.db'}",
+                                    "schedule.n_steps=160", "sweep.mix=true"], capfd, monkeypatch)
+    assert code == 0 and "continuing study 'pareto-ex2_9_1' with other settings" in message, message[-2000:]
+    assert "n_steps: 150 -> 160" in message
+
+
+def test_output_dirs_from_a_preset_are_checked_before_hydra_creates_them(tmp_path, capfd, monkeypatch):
+    """The same paths that the command line refuses, set by a preset in the user config dir instead."""
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment" / "bad.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - ex2_9_1\nhydra:\n  run:\n    dir: afile/run\n  sweep:\n    dir: afile/sweep\n")
+    monkeypatch.setenv("EXCOLOR_CONFIG_DIR", str(tmp_path / "conf"))
+    monkeypatch.chdir(tmp_path)
+    for extra, key in (([], "hydra.run.dir"), (["sweep=pareto"], "hydra.sweep.dir")):
+        code, message = run_in_process(["experiment=bad", *extra, *FAST], capfd, monkeypatch)
+        check_rejected(code, message, [key, "afile", "is a file"], tmp_path / "none")
+        assert code == 2
+
+
+VALIDATE = [  # class: excolor-validate's writes and storage, checked before it trains
+    (["--out", "afile/v"], ["--out=afile/v", "is a file"]),
+    (["--trials", "0", "--export", "p1", "--export-dir", "afile/presets"], ["--export-dir=afile/presets", "is a file"]),
+    (["--seeds", "1-2000000000"], ["--seeds", "more than 1000"]),                   # built a 2e9-element list
+    (["--seeds", "0-1"], ["--seeds", "overlap: [0]"]),
+    (["--seeds", "20-10"], ["--seeds", "LOW-HIGH"]),
+    (["--trials", "99"], ["--trials", "no trial [99]"]),
+    (["--study", "nope"], ["--study 'nope'", "pareto-ex2_9_1"]),
+    (["--top", "0"], ["--top 0"]),
+]
+
+
+@pytest.mark.parametrize("args, words", VALIDATE, ids=[" ".join(a)[:40] for a, _ in VALIDATE])
+def test_validate_refuses_before_training(existing_study, tmp_path, capfd, monkeypatch, args, words):
+    from excolor.cli import validate
+
+    (tmp_path / "afile").write_text("x")
+    given = dict(zip(args[::2], args[1::2]))
+    argv = ["--storage", f"sqlite:///{tmp_path / 'optuna.db'}", "--study", given.pop("--study", STUDY),
+            *[x for kv in given.items() for x in kv]]
+    capfd.readouterr()
+    code = validate.main(argv)
+    check_rejected(code, "".join(capfd.readouterr()), words, tmp_path / "none")
+    assert not list(tmp_path.glob("multirun/validate*/*/*/metrics.json"))
+
+
+def test_validate_on_a_read_only_storage_refuses_before_training(existing_study, tmp_path, capfd, monkeypatch):
+    from excolor.cli import validate
+
+    if os.geteuid() == 0:  # root writes through file modes: make the database's folder a read-only mount
+        pytest.skip("root ignores file modes; covered by check_writable's own write")
+    database = tmp_path / "optuna.db"
+    database.chmod(0o444)
+    code = validate.main(["--storage", f"sqlite:///{database}", "--study", STUDY, "--seeds", "10-11"])
+    check_rejected(code, "".join(capfd.readouterr()), ["cannot be written", "--storage"], tmp_path / "none")
+
+
+STORAGE_ERRORS = [  # class: storage failures name their cause; no password is printed; nothing is created
+    ("postgresql://u:secret@127.0.0.1:1/none", ["--storage", "***", "refused"]),
+    ("sqlite:///notadb.db", ["file is not a database"]),
+    ("sqlite:///empty.db", ["empty, not an Optuna storage"]),
+    ("sqlite:///tables.db", ["no such table"]),
+    ("sqlite:///missing.db", ["no such database file", "creates none"]),
+    ("bogus://nowhere", ["bogus://nowhere"]),
+]
+
+
+@pytest.mark.parametrize("command", ["report", "validate", "recover"])
+@pytest.mark.parametrize("url, words", STORAGE_ERRORS, ids=[u.split(":")[0] + u[-12:] for u, _ in STORAGE_ERRORS])
+def test_storage_errors_name_their_cause_and_hide_passwords(tmp_path, capfd, monkeypatch, command, url, words):
+    import importlib
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.db").write_bytes(b"")
+    (tmp_path / "notadb.db").write_bytes(b"plain text, not sqlite" * 20)
+    sqlite3.connect(tmp_path / "tables.db").execute("create table other (x int)").connection.close()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    module = importlib.import_module(f"excolor.cli.{command}")
+    code = module.main(["--storage", url, "--study", "s"])
+    message = "".join(capfd.readouterr())
+    check_rejected(code, message, words, tmp_path / "none")
+    assert "secret" not in message and "invalid data in the commit" not in message
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing created or changed

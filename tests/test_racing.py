@@ -82,7 +82,7 @@ def test_no_race_without_a_front_or_without_seeds_beyond_the_first(tmp_path):
     train every trial on every seed in one stage, as without racing."""
     first, storage = racing_sweep(tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    second, _ = racing_sweep(tmp_path, "trial.seeds=[0,1]")
+    second, _ = racing_sweep(tmp_path, "trial.seeds=[0,1]", "sweep.mix=true")  # two-seed trials, same study
     assert second.returncode == 0, second.stderr[-3000:]
     assert "racing over seeds" not in second.stdout
     for output in (first.stdout, second.stdout):

@@ -92,9 +92,10 @@ def test_three_batched_workers_started_in_the_same_second(tmp_path, backend, req
 def test_kill_minus_9_of_a_worker_on_another_host_mid_batch(tmp_path):
     """The dead worker's trials fail by heartbeat when the next worker starts; the survivor goes on."""
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    victim = start_worker(tmp_path, storage, "schedule.n_steps=3000", "hydra.sweeper.n_trials=2",
+    # the victim trains longer (to be killed mid-batch): a step count of its own, so every worker mixes
+    victim = start_worker(tmp_path, storage, "schedule.n_steps=3000", "hydra.sweeper.n_trials=2", "sweep.mix=true",
                           "hydra.sweeper.n_jobs=2", "sweep.heartbeat_s=1", env={"EXCOLOR_WORKER_HOST": "elsewhere"})
-    survivor = start_worker(tmp_path, storage, "schedule.n_steps=60", "hydra.sweeper.n_trials=2",
+    survivor = start_worker(tmp_path, storage, "schedule.n_steps=60", "hydra.sweeper.n_trials=2", "sweep.mix=true",
                             "hydra.sweeper.sampler.seed=1", "sweep.heartbeat_s=1")
     deadline = time.time() + 240
     while time.time() < deadline:  # until the victim's batch is training
@@ -112,8 +113,8 @@ def test_kill_minus_9_of_a_worker_on_another_host_mid_batch(tmp_path):
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     time.sleep(4)  # longer than the next worker's grace period below, with no heartbeat from the victim
-    follower = start_worker(tmp_path, storage, "schedule.n_steps=60", "hydra.sweeper.n_trials=1",
-                            "hydra.sweeper.sampler.seed=2", "sweep.grace_s=3")
+    follower = start_worker(tmp_path, storage, "schedule.n_steps=60", "hydra.sweeper.n_trials=1", "sweep.mix=true",
+                            "hydra.sweeper.sampler.seed=2", "sweep.grace_s=3", "sweep.heartbeat_s=1")
     finish(survivor)
     finish(follower)
     study = optuna.load_study(study_name=STUDY, storage=storage)
@@ -134,7 +135,7 @@ def test_abandoned_trials_by_pid_here_and_by_heartbeat_anywhere(tmp_path):
     here = worker_id().rpartition(":")[0]
     cases = {  # worker, seconds since its last heartbeat, abandoned?
         f"{here}:{dead_pid}": (1, True),           # its process is gone
-        f"{here}:{os.getpid()}": (1000, True),     # alive here but silent: a reused pid or a wedged worker
+        f"{here}:{os.getpid()}": (1000, False),    # alive here: busy (a long fit, a slow disk), not dead
         "elsewhere:1": (1000, True),              # silent longer than the grace period
         "elsewhere:2": (1, False),                # another host, still beating
     }

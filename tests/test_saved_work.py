@@ -39,7 +39,9 @@ def test_a_saved_run_evaluates_to_its_own_metrics(saved):
     recorded = json.loads((saved / "run" / "metrics.json").read_text())
     shared = [key for key in report.metrics if key in recorded]
     assert len(shared) >= 12
-    assert {k: report.metrics[k] for k in shared} == pytest.approx({k: recorded[k] for k in shared}, rel=1e-5)
+    # the same code on another CPU sums floats in another order: up to 1.3e-5 relative measured between two
+    # machines; a changed evaluation moves these by far more
+    assert {k: report.metrics[k] for k in shared} == pytest.approx({k: recorded[k] for k in shared}, rel=1e-4)
 
 
 def test_a_saved_study_reports(saved, capsys):
@@ -60,4 +62,5 @@ def test_a_saved_study_validates_to_the_same_held_out_numbers(saved, capsys):
     for number in before:
         old, new = before[number]["metrics"], after[number]["metrics"]
         assert set(old) <= set(new)
-        assert {k: new[k] for k in old} == pytest.approx(old, rel=1e-4, abs=1e-9), number
+        # retraining amplifies another CPU's rounding: up to 3e-4 relative measured between two machines
+        assert {k: new[k] for k in old} == pytest.approx(old, rel=2e-3, abs=1e-9), number

@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. ablation=none eval.rgb_grid_size=64")
     parser.add_argument("--out", type=Path, help="write the metrics here as JSON")
     args = parser.parse_args(argv)
+    problem = args.out and outputs.writable_dir_problem(str(args.out.parent), "--out")
+    if problem:  # before the evaluation, not after it
+        print(f"excolor-eval: {problem}", file=sys.stderr)
+        return BAD_INPUT_EXIT
     try:
         report, concept = evaluate_run(args.run_dir, args.overrides)
     except ValueError as error:  # ConfigError included

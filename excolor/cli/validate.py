@@ -29,13 +29,18 @@ from omegaconf import OmegaConf
 from excolor.errors import BAD_INPUT_EXIT, ConfigError
 from excolor.run import runner
 from excolor.run.config import CONF_DIR, user_config_dir
+from excolor.run.outputs import writable_dir_problem
 from excolor.run.saved import SAVED_CONFIG, trial_config
 from excolor.study.export import check_export, preset_body, preset_text
 from excolor.study.heldout import FLAG_RATIO, comparison_table, is_flagged, read_heldout, record_of, store_heldout
 from excolor.study.records import choose_trials, study_concept
-from excolor.study.storage import load_study
+from excolor.study.storage import check_writable, load_study
 
 DEFAULT_SEEDS = "10-19"
+
+
+MAX_SEEDS = 1000
+"""Held-out seeds one validation trains (each trial x seed is a member of one stacked model)."""
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -46,6 +51,9 @@ def parse_seeds(text: str) -> list[int]:
         if not low.isdigit() or (dash and not high.isdigit()) or (dash and int(high) < int(low)):
             raise ConfigError(f"--seeds {text!r}: {part.strip()!r} is not a seed or a range LOW-HIGH of "
                               "non-negative integers (e.g. --seeds 10-19 or --seeds 10,11,12)")
+        if len(seeds) + (int(high) - int(low) + 1 if dash else 1) > MAX_SEEDS:  # before building the list
+            raise ConfigError(f"--seeds {text!r} asks for more than {MAX_SEEDS} held-out seeds; give at most "
+                              f"{MAX_SEEDS} (e.g. --seeds 10-19)")
         seeds += list(range(int(low), int(high) + 1)) if dash else [int(low)]
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds {text!r} names a seed twice")
@@ -88,7 +96,10 @@ def validate(args: argparse.Namespace) -> int:
     if args.export_dir is not None and args.export is None:
         raise ConfigError("--export-dir needs --export NAME")
     target = check_export(args.export, args.export_dir) if args.export else None
+    if problem := writable_dir_problem(str(args.out or "multirun"), "--out"):
+        raise ConfigError(problem)
     study = load_study(args.storage, args.study)
+    check_writable(study)  # the held-out records go on the study: a read-only storage fails before training
     trials = choose_trials(study, args.top, parse_numbers(args.trials) if args.trials else None)
     if target is not None and len(trials) != 1:
         raise ConfigError(f"--export writes one trial, but {len(trials)} are chosen "

@@ -139,6 +139,8 @@ CONFIG_DOMAINS: dict[str, Domain] = {
     "sweep.weight_range.*": POSITIVE,  # log-uniform ranges
     "sweep.ranges.*.*": POSITIVE,
     "sweep.total_trials": integers(1, optional=True),
+    "sweep.heartbeat_s": above(0.0),  # 0 would stamp the storage in a busy loop
+    "sweep.grace_s": above(0.0),
 }
 """The domain of each config path; `*` stands for any one key or list index."""
 
@@ -157,6 +159,8 @@ SCHEDULE_VALUE = NON_NEGATIVE
 
 RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=,-]*")
 """`name` becomes one directory level under outputs/ and multirun/: no separators, no leading dot."""
+MAX_NAME = 120
+"""Characters of a run or study name: it names a directory (255 bytes at most) and W&B runs `<study>-<n>`."""
 UNIQUE_LISTS = ("trial.seeds", "ablation.dims", "regularizers.*.dims")
 
 
@@ -243,11 +247,11 @@ def check_sweep_counts(n_trials: Any, n_jobs: Any, total_trials: Any = None, max
                  SWEEPER_DOMAINS)
 
 
-def check_run_name(name: Any) -> None:
+def check_run_name(name: Any, key: str = "name") -> None:
     """`name` is one directory level: `name=../../x` must not place outputs outside outputs/."""
-    if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
-        raise DomainError(f"name={name!r} cannot name a run directory; allowed: letters, digits and _ . + = , - "
-                          "(no '/', no leading '.'), e.g. name=ex2_9_wide")
+    if not isinstance(name, str) or not RUN_NAME.fullmatch(name) or len(name) > MAX_NAME:
+        raise DomainError(f"{key}={name!r} cannot name a directory; allowed: up to {MAX_NAME} ASCII letters, digits "
+                          f"and _ . + = , - (no '/', no leading '.'), e.g. {key}=ex2_9_wide")
 
 
 def schedule_cell_problem(name: str, value: float) -> Optional[str]:

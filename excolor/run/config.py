@@ -114,8 +114,9 @@ class SweepConfig:
     weight_range: Optional[list[float]] = None
     ranges: dict[str, list[float]] = field(default_factory=dict)
     total_trials: Optional[int] = None  # run until the study has this many complete trials (resume-safe)
-    heartbeat_s: int = 20  # a worker records a heartbeat on its running trials this often ...
-    grace_s: int = 120  # ... and a RUNNING trial silent this long belongs to a dead worker (any host)
+    heartbeat_s: float = 20  # a worker records a heartbeat on its running trials this often ...
+    grace_s: float = 120  # ... and a RUNNING trial silent this long belongs to a dead worker on another host
+    mix: bool = False  # true: continue a study created with other settings (excolor/study/settings.py)
 
 
 @dataclass

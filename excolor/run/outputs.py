@@ -56,6 +56,22 @@ def _umask() -> int:
     return mask
 
 
+def writable_dir_problem(path: str, key: str) -> str | None:
+    """Why outputs cannot be written under `path` (its nearest existing ancestor is probed), or None."""
+    target = Path(path).expanduser().absolute()
+    existing = next((p for p in (target, *target.parents) if p.exists()), None)
+    if existing is None:
+        return None
+    if not existing.is_dir():
+        return f"{key}={path}: {existing} is a file, not a directory; choose a directory for the run's outputs"
+    try:  # os.access says yes to root even on a read-only mount: try it
+        os.rmdir(tempfile.mkdtemp(prefix=".excolor-probe-", dir=existing))
+    except OSError as error:
+        return (f"{key}={path}: cannot create the run's output directory in {existing} ({error.strerror}); "
+                f"run from a writable directory or set {key} to a writable path")
+    return None
+
+
 def write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda stream: stream.write(text.encode()))
 

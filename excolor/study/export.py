@@ -17,6 +17,7 @@ from excolor.core.metric_names import heldout_shown
 from excolor.errors import ConfigError
 from excolor.run.config import CONF_DIR, RECIPE, ExcolorConfig, compose_recipe, user_config_dir
 from excolor.run.outcome import Attr
+from excolor.run.outputs import writable_dir_problem
 from excolor.study.heldout import FLAG_RATIO, failed, is_flagged, spread
 from excolor.study.records import study_concept
 
@@ -35,6 +36,8 @@ def check_export(name: str, export_dir: Path | None) -> Path:
                           "would find first; choose another name")
     if target.exists():
         raise ConfigError(f"--export {name!r}: {target} exists already; choose another name or move it away")
+    if problem := writable_dir_problem(str(target.parent), "--export-dir" if export_dir else "the user config dir"):
+        raise ConfigError(problem)
     return target
 
 

@@ -98,7 +98,8 @@ def _storage_error(key: str, url: str, error: Exception) -> None:
 
 def open_study(storage: optuna.storages.RDBStorage, name: str, directions: list[str], sampler: Any,
                metric_names: list[str]) -> optuna.Study:
-    """Create or continue the study; directions must match a study that exists; metric names are set."""
+    """Create or continue the study; an existing one must have the same objectives (names and directions):
+    another list would put incomparable values on one front."""
     for attempt in range(3):  # workers starting together race to create the study: the loser loads it
         try:
             study = optuna.create_study(study_name=name, storage=storage, sampler=sampler,
@@ -111,6 +112,12 @@ def open_study(storage: optuna.storages.RDBStorage, name: str, directions: list[
                 time.sleep(1.0 + attempt)
                 continue
             raise
+    stored = [d.name.lower() for d in study.directions]
+    if stored != list(directions) or (study.metric_names and list(study.metric_names) != list(metric_names)):
+        have = dict(zip(study.metric_names or [f"objective_{i}" for i in range(len(stored))], stored))
+        raise ConfigError(f"study {name!r} optimises {have}, this sweep {dict(zip(metric_names, directions))}: "
+                          "objectives cannot change within a study; give the sweep a study of its own "
+                          "(hydra.sweeper.study_name=NAME)")
     if list(study.metric_names or []) != metric_names:
         with quiet_experimental():
             study.set_metric_names(metric_names)
@@ -137,6 +144,18 @@ def study_in(storage: optuna.storages.RDBStorage, url: str, name: str, key: str 
 def load_study(url: str, name: str, key: str = "--storage") -> optuna.Study:
     """An existing study, for a command that only reads or annotates it (nothing is created)."""
     return study_in(open_storage(url, create=False, key=key), url, name, key)
+
+
+def check_writable(study: optuna.Study, key: str = "--storage") -> None:
+    """A command that writes its results on the study (held-out records) tries a harmless write first: a
+    read-only storage fails now, with its cause, not after the training it would record."""
+    try:
+        study.set_user_attr("last_written", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    except Exception as error:
+        cause = root_cause(error)
+        raise ConfigError(f"{key}: study {study.study_name!r} cannot be written ({type(cause).__name__}: "
+                          f"{str(cause).strip().splitlines()[0] if str(cause).strip() else ''}); its results are "
+                          "kept on the study, so give a storage this user can write") from None
 
 
 @contextmanager

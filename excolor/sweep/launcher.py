@@ -68,6 +68,10 @@ class BatchedLauncher(Launcher):
                           f"{SETTINGS_KEY}.race_seeds": self.race_seeds}, SWEEPER_DOMAINS)
         except DomainError as error:
             raise ConfigError(str(error)) from None
+        if self.processes is not None and self.processes > available_cpus():
+            raise ConfigError(f"{SETTINGS_KEY}.processes={self.processes} is more worker processes than the "
+                              f"{available_cpus()} CPUs this process may use (they would only wait for each other); "
+                              f"allowed: 1..{available_cpus()}, or null for all of them")
         workers = self._workers()
         if workers > 1 and plan.batch_size > 1:
             self.pool = TrainingPool(min(workers, plan.batch_size))

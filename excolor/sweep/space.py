@@ -8,6 +8,7 @@ the command line in Hydra's syntax: `choice(a,b)`, `range(lo,hi,step)`, `interva
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -16,7 +17,13 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, Transformer
 from hydra.errors import HydraException
 from omegaconf import DictConfig
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    distribution_to_json,
+)
 
 from excolor.errors import ConfigError
 from excolor.run.config import short_name, weight_key
@@ -37,6 +44,10 @@ class SearchSpace:
     def grid(self) -> dict[str, list[Any]]:
         """The choices of a grid search (every distribution must be discrete)."""
         return {name: _grid_choices(name, dist) for name, dist in self.distributions.items()}
+
+    def record(self) -> dict[str, Any]:
+        """The space as plain values (Optuna's own JSON of each distribution), for the study's settings."""
+        return {name: json.loads(distribution_to_json(dist)) for name, dist in self.distributions.items()}
 
     def describe(self) -> str:
         return ", ".join(f"{short_name(k)}~{_describe(d)}" for k, d in self.distributions.items())

@@ -26,6 +26,7 @@ from excolor.run import outputs
 from excolor.run.outcome import Attr
 from excolor.study.records import set_trial_attrs
 from excolor.study.storage import shown_url
+from excolor.sweep.ledger import mark_unfinished
 
 TRIAL_FILE = "trial.json"
 """Written into a trial's directory before it runs: which study and trial the directory belongs to."""
@@ -53,8 +54,11 @@ def _alive_here(worker: str) -> bool | None:
 def abandoned_reason(trial: FrozenTrial, grace_s: float, now: float) -> str | None:
     """Why a RUNNING trial belongs to a dead worker, or None while its worker may be alive."""
     worker = str(trial.user_attrs.get(Attr.WORKER, ""))
-    if _alive_here(worker) is False:
+    alive = _alive_here(worker)
+    if alive is False:
         return f"abandoned: its worker {worker} died"
+    if alive:  # a live process on this host is never judged by its heartbeat: it may be busy, not dead
+        return None
     beat = trial.user_attrs.get(Attr.HEARTBEAT)
     if isinstance(beat, (int, float)) and now - beat > grace_s:
         return f"abandoned: no heartbeat from worker {worker} for {now - beat:.0f} s (grace {grace_s:.0f} s)"
@@ -77,19 +81,9 @@ def fail_abandoned_trials(storage: optuna.storages.RDBStorage, study: optuna.Stu
             failed.append(trial.number)
         except (RuntimeError, ValueError, optuna.exceptions.UpdateFinishedTrialError):
             continue  # another worker got there first
-        mark_directory_abandoned(trial.user_attrs.get(Attr.OUTPUT_DIR), reason)
+        # its directory says so too, where it is on this machine (a killed worker could not write it)
+        mark_unfinished(trial.user_attrs.get(Attr.OUTPUT_DIR), reason)
     return failed
-
-
-def mark_directory_abandoned(output_dir: Any, reason: str) -> None:
-    """The trial's directory says `failed` with the study's reason, where it is on this machine and says
-    `running` or nothing yet (a killed worker could not write it; a worker alive after all rewrites it)."""
-    if not output_dir or not Path(str(output_dir)).is_dir():
-        return
-    directory = Path(str(output_dir))
-    record = outputs.read_status(directory)
-    if record is None or record.get("state") == "running":
-        outputs.mark_status(directory, "failed", reason)
 
 
 class Heartbeat:
@@ -138,6 +132,9 @@ def claim_directory(sweep_dir: Path, study: optuna.Study, storage_url: str, numb
     another study or storage: it is never written into.
     """
     directory = sweep_dir / str(number)
+    if directory.exists() and not directory.is_dir():
+        return TrialClaim(number, directory, f"{directory} is a file, not a trial directory; it is left as it is "
+                                             "(move it away, or give hydra.sweep.dir a new folder)")
     if directory.exists() and any(directory.iterdir()):
         previous = directory / TRIAL_FILE
         owner = json.loads(previous.read_text()) if previous.is_file() else "an unknown run"
