@@ -404,8 +404,8 @@ def existing_study(tmp_path, capfd, monkeypatch):
 RESUMED = [  # class: a study resumed with settings that would mix incomparable trials on one front
     (["schedule.n_steps=200"], ["n_steps: 150 -> 200", "sweep.mix=true"]),
     (["trial.seeds=[0,1]"], ["seeds: [0] -> [0, 1]"]),
-    (["regularizers=[separate,anchor,anti_subspace]"], ["space:", "anti_anchor"]),
-    (["sweep.weight_range=[0.1,10]"], ["space:"]),
+    (["regularizers=[separate,anchor,anti_subspace]"], ["space: -regularizers.anti_anchor.weight"]),
+    (["sweep.weight_range=[0.1,10]"], ["space: regularizers.separate.weight changed"]),
     (["concept=red", "objectives=graded", "hydra.sweeper.study_name=pareto-ex2_9_1"], ["study 'pareto-ex2_9_1'"]),
     (["name=other", "hydra.sweeper.study_name=pareto-ex2_9_1"], ["experiment: 'ex2_9_1' -> 'other'"]),
     (["objectives=pareto", "+objectives.selectivity=maximize"], ["study 'pareto-ex2_9_1'"]),

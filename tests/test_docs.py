@@ -24,11 +24,11 @@ SKIPPED_FLAGS = {"--cfg", "-c", "-cd", "--config-dir", "-cp", "--config-path", "
 SWEEP_SYNTAX = re.compile(r"\b(interval|tag|range|choice|glob|sort|shuffle)\(")
 
 
-def bash_blocks(path: Path) -> list[tuple[bool, str]]:
-    """(marked to run, text) of every ```bash block of a Markdown file."""
+def bash_blocks(path: Path, language: str = "bash") -> list[tuple[bool, str]]:
+    """(marked to run, text) of every ```bash (or other `language`) block of a Markdown file."""
     blocks, lines = [], path.read_text().splitlines()
     for i, line in enumerate(lines):
-        if line.strip() == "```bash":
+        if line.strip() == f"```{language}":
             end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() == "```")
             marked = i > 0 and lines[i - 1].strip() == RUNS_MARK
             blocks.append((marked, "\n".join(lines[i + 1:end])))
@@ -62,6 +62,8 @@ DOC_COMMANDS = [(f"{path.relative_to(REPO)}: {line}", overrides) for path in DOC
                 for line in commands(block) if (overrides := train_overrides(line)) is not None]
 RUNNABLE = [(f"{path.relative_to(REPO)} block {n}", block) for path in DOCS
             for n, (marked, block) in enumerate(bash_blocks(path)) if marked]
+RUNNABLE_PYTHON = [(f"{path.relative_to(REPO)} python block {n}", block) for path in DOCS
+                   for n, (marked, block) in enumerate(bash_blocks(path, "python")) if marked]
 
 
 def test_readme_is_short():
@@ -77,7 +79,7 @@ def test_user_facing_text_names_no_machine_paths_or_internal_notes():
 
 
 def test_docs_have_commands_to_check():
-    assert len(DOC_COMMANDS) >= 20 and RUNNABLE
+    assert len(DOC_COMMANDS) >= 20 and RUNNABLE and RUNNABLE_PYTHON
 
 
 @pytest.mark.parametrize("overrides", [o for _, o in DOC_COMMANDS], ids=[name for name, _ in DOC_COMMANDS])
@@ -96,4 +98,11 @@ def test_marked_block_runs(block, tmp_path):
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, env=env, capture_output=True,
                             text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("block", [b for _, b in RUNNABLE_PYTHON], ids=[name for name, _ in RUNNABLE_PYTHON])
+def test_marked_python_block_runs(block, tmp_path):
+    result = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import REPO
 
 PACKAGE = REPO / "excolor"
-WINGS = ("errors", "core", "run", "study", "sweep", "cli")
+WINGS = ("errors", "core", "run", "study", "sweep", "api", "cli")
 """Lowest first: a module may import from its own wing and the wings before it, never from one after."""
 COMMANDS = {"excolor.cli.train", "excolor.cli.evaluate", "excolor.cli.report", "excolor.cli.validate",
             "excolor.cli.recover", "excolor.cli.entry_points"}

@@ -75,6 +75,8 @@ def check_records(cwd: Path, storage: str, expected_trials: int) -> None:
     true_front = sorted(n for n, v in values.items() if not any(dominated(v, w) for w in values.values()))
     written = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert sorted(t["number"] for t in written["pareto_front"]) == true_front
+    assert written["name"] == "optuna"  # and Hydra's Optuna sweeper's own keys: one solution per front trial
+    assert [s["params"] for s in written["solutions"]] == [t["params"] for t in written["pareto_front"]]
     assert written["trials"] == {"complete": expected_trials}
 
 

@@ -19,12 +19,12 @@ NAMES = ["collateral_mse", "red_mse"]
 ANCHOR, SEPARATE = "regularizers.anchor.weight", "regularizers.separate.weight"
 
 
-def synthetic(storage: str | None = None, n_trials: int = 40) -> optuna.Study:
+def synthetic(storage: str | None = None, n_trials: int = 40, name: str = "synthetic", seed: int = 0) -> optuna.Study:
     """collateral_mse (minimised, spans three decades) follows anchor alone; red_mse (maximised) is
     high only where separate is high, and low where anchor is low: each direction has its own cause."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(directions=["minimize", "maximize"], study_name="synthetic", storage=storage,
-                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(directions=["minimize", "maximize"], study_name=name, storage=storage,
+                                sampler=optuna.samplers.RandomSampler(seed=seed))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(NAMES)
@@ -138,3 +138,79 @@ def _has_plotly() -> bool:
     except ImportError:
         return False
     return True
+
+
+# --- several studies side by side -------------------------------------------------------------------------------
+
+def test_hypervolume_of_known_fronts() -> None:
+    from excolor.study.compare import hypervolume
+
+    assert hypervolume([[1, 1]], [2, 2]) == 1
+    assert hypervolume([[0, 1], [1, 0]], [2, 2]) == 3  # two 2x1 boxes overlapping in 1x1
+    assert hypervolume([[0, 1], [1, 0], [1, 1]], [2, 2]) == 3  # a dominated point adds nothing
+    assert hypervolume([[3, 0]], [2, 2]) == 0  # beyond the reference
+    assert hypervolume([[0, 0, 0]], [1, 2, 3]) == 6
+
+
+def test_two_studies_in_two_storages_compared_in_one_command(tmp_path, capsys) -> None:
+    pytest.importorskip("plotly")
+    pytest.importorskip("pandas")
+    first, second = (f"sqlite:///{tmp_path / name}.db" for name in ("a", "b"))
+    synthetic(first, 10, name="narrow", seed=1)
+    synthetic(second, 10, name="wide", seed=2)
+    out, trials = tmp_path / "cmp", tmp_path / "trials.csv"
+    code = report.main(["--storage", first, "--storage", second, "--study", "narrow", "--study", "wide",
+                        "--out", str(out), "--html", "--trials-out", str(trials)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    summary = text.splitlines()[:3]
+    assert summary[0].split()[:5] == ["study", "complete", "failed", "front", "hypervolume"], summary
+    assert summary[1].startswith("narrow") and summary[2].startswith("wide")
+    assert all(float(line.split()[4]) > 0 for line in summary[1:]), summary  # a hypervolume each
+    assert (out / "pareto_fronts.png").stat().st_size > 10_000
+    page = (out / "compare.html").read_text()
+    for name in ("narrow: front", "wide: front", "narrow: dominated", "wide: dominated", "hypervolume"):
+        assert name in page, name
+    import pandas as pd
+
+    frame = pd.read_csv(trials)
+    assert list(frame.columns[:3]) == ["study", "pareto", "number"]
+    assert frame.groupby("study").size().to_dict() == {"narrow": 10, "wide": 10}
+    assert frame["pareto"].any() and not frame["pareto"].all()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--storage", "X", "--storage", "Y", "--storage", "Z"], ["--storage", "3 times", "2 --study"]),
+])
+def test_comparison_refuses_mismatched_storages(storage, args, words, capsys) -> None:
+    code = report.main([*args, "--study", "synthetic", "--study", "synthetic"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and all(w in err for w in words), err
+
+
+def test_comparison_refuses_studies_of_different_objectives(tmp_path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    synthetic(url, 3, name="two")
+    one = optuna.create_study(direction="minimize", study_name="one", storage=url)
+    one.optimize(lambda t: t.suggest_float(ANCHOR, 0, 1), n_trials=2)
+    code = report.main(["--storage", url, "--study", "two", "--study", "one", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "different objectives" in err and "'one'" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_html_front_is_red_dominated_grey_and_parallel_coordinates_dark_is_best() -> None:
+    pytest.importorskip("plotly")
+    from excolor.study.html import DOMINATED_COLOUR, FRONT_COLOUR, figures
+
+    study = synthetic(n_trials=20)
+    shown = dict(figures(study))
+    [front] = [f for title, f in shown.items() if title.startswith("Pareto front")]
+    colours = {trace.name.split(": ")[1].split(" ")[0]: trace.marker.color for trace in front.data}
+    assert colours == {"dominated": DOMINATED_COLOUR, "front": FRONT_COLOUR}, colours
+    assert front.layout.xaxis.type == "log"
+    parallel = [f for title, f in shown.items() if title.startswith("Parallel coordinates")]
+    traces = [t for p in parallel for t in p.data if t.type == "parcoords"]
+    assert [t.line.reversescale for t in traces] == [True, False]  # minimised, maximised: dark = best
+    labels = {d.label for t in traces for d in t.dimensions}
+    assert {"anchor", "separate"} <= labels and not any(label.startswith("regularizers.") for label in labels)

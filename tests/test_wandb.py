@@ -39,9 +39,10 @@ def sweep(tmp_path: Path, n_trials: int) -> str:
     return result.stdout + result.stderr
 
 
-def study_run(directory: Path, n_trials: int) -> OfflineRun:
-    [run] = [r for r in map(read_run, directory.glob("wandb/offline-run-*")) if r.name == f"{STUDY}-study-{n_trials}"]
-    return run
+def study_runs(directory: Path) -> list[OfflineRun]:
+    """The study's runs under `directory`, oldest first."""
+    found = sorted(directory.glob("wandb/offline-run-*"), key=lambda p: p.name)  # named by start time
+    return [r for r in map(read_run, found) if r.job_type == "study"]
 
 
 def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
@@ -59,6 +60,7 @@ def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
         config = run.config
         assert config["trial"]["seeds"] == [0, 1] and all(type(s) is int for s in config["trial"]["seeds"])
         assert config["logger"]["_target_"].endswith("WandbLogger") and config["sweep"]["name"] == "pareto"
+        assert (config["logger"]["job_type"], config["logger"]["group"]) == ("trial", STUDY)  # as the run itself
         assert type(config["schedule"]["n_steps"]) is int and type(config["outputs"]["quiet"]) is bool
         assert config["objectives"] == {"log10_collateral_mse": "minimize", "red_mse": "maximize"}
         assert config[f"{SAMPLED_PREFIX}schedule.lr_scale"] == trial.params["schedule.lr_scale"]
@@ -80,11 +82,19 @@ def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
             assert summary["spread_red_mse"] == pytest.approx(max(seeds) - min(seeds))
 
     front = {t.number for t in optuna.load_study(study_name=STUDY, storage=f"sqlite:///{tmp_path / 'optuna.db'}").best_trials}
-    for n_trials in (2, 3):  # the sweeper writes a study run at the end of each sweep command
-        run = study_run(tmp_path / "multirun", n_trials)
-        assert (run.job_type, run.group, run.exit_code) == ("study", STUDY, 0)
+    writes = study_runs(tmp_path / "multirun")  # one write at the end of each sweep command ...
+    assert [w.run_id for w in writes] == [f"{STUDY}-study"] * 2  # ... of one run, resumed, not multiplied
+    for run, n_trials in zip(writes, (2, 3)):
+        assert (run.name, run.job_type, run.group, run.exit_code) == (f"{STUDY}-study", "study", STUDY, 0)
         rows = table(run, TABLE_KEY)
         assert [row[0] for row in rows["data"]] == list(range(n_trials))
+    settings = run.config  # the study's settings, to filter and group studies by in the W&B UI
+    assert (settings["experiment"], settings["concept"], settings["sweep"]) == ("ex2_9_1", "red", "pareto")
+    assert (settings["seeds"], settings["n_steps"]) == ([0, 1], 60)
+    assert settings["objectives"] == {"log10_collateral_mse": "minimize", "red_mse": "maximize"}
+    assert "schedule.lr_scale" in settings["space"] and settings["sampler"]["_target_"].endswith("GridSampler")
+    assert {f"study:{STUDY}", "sweep:pareto", "experiment:ex2_9_1", "concept:red", "sampler:GridSampler",
+            "steps:60", "seeds:2"} <= set(run.tags), run.tags
     rows = table(run, TABLE_KEY)
     by_number = {row[0]: dict(zip(rows["columns"], row)) for row in rows["data"]}
     for trial in trials:
@@ -93,6 +103,8 @@ def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
         assert row[f"{SAMPLED_PREFIX}schedule.lr_scale"] == trial.params["schedule.lr_scale"]
         assert row[Attr.REASON] == trial.user_attrs.get(Attr.REASON)
         assert row["log10_collateral_mse"] == (trial.values[0] if trial.state == TrialState.COMPLETE else None)
+        if trial.state == TrialState.COMPLETE:  # every spread column filled, the decades objective's too
+            assert row["spread_log10_collateral_mse"] is not None and row["spread_red_mse"] is not None
     assert run.summary["front"] == sorted(front)
     assert {"pareto_front", "importance/log10_collateral_mse_table", "importance/red_mse_table"} <= set(run.summary)
 
@@ -104,7 +116,8 @@ def test_offline_sweep_with_a_failure_and_a_resume_reads_back_true(tmp_path):
     import wandb
 
     wandb.teardown()  # in this process W&B's service writes the file in the background: let it finish
-    assert len(table(study_run(out, 3), TABLE_KEY)["data"]) == 3
+    [again] = study_runs(out)
+    assert again.run_id == f"{STUDY}-study" and len(table(again, TABLE_KEY)["data"]) == 3
 
 
 @pytest.fixture

@@ -39,10 +39,10 @@ METRICS: tuple[Metric, ...] = (
     Metric(RECON, console=True, report=True),
     Metric(CONCEPT, higher_is_better=True, console=True, report=True, per_seed=True, heldout="concept"),
     Metric(COLLATERAL, console=True, report=True, per_seed=True, heldout="collateral"),
-    Metric(LOG10_COLLATERAL),
+    Metric(LOG10_COLLATERAL, per_seed=True),
     Metric("collateral_max", console=True),
     Metric(SELECTIVITY, higher_is_better=True, console=True, report=True, per_seed=True),
-    Metric("log_selectivity", higher_is_better=True),
+    Metric("log_selectivity", higher_is_better=True, per_seed=True),
     Metric(SIMILARITY_R2, higher_is_better=True, console=True, per_seed=True, heldout="sim_r2"),
     Metric("median_mse_before", console=True),  # HSV cube, intact
     Metric("max_mse_before", console=True),

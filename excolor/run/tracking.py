@@ -115,6 +115,7 @@ def build_logger(resolved: dict[str, Any], trial: SweepTrial | None = None) -> A
             if trial:
                 spec.update(group=trial.study, job_type=TRIAL_JOB_TYPE, name=trial.run_name, id=trial.run_name,
                             tags=[*(spec.get("tags") or []), *trial.tags()])
+                config["logger"] = dict(spec)  # the run's config says what the run is (not the preset's null group)
         logger = build(spec, LOGGER_TARGETS)
         logger.log_hyperparams(config)  # W&B starts its run here
     except Exception as error:  # tracking must never cost a run: warn, keep the local outputs

@@ -239,9 +239,12 @@ def fit_trials(configs: list[ExcolorConfig], logger: Any = None, progress: bool 
 
 
 def score(fitted: Fitted, ablation: AblationConfig | None = None) -> list[TrialResult]:
-    """Delete (the trials' own ablation, or `ablation`), evaluate and score each trial of a fitted stack."""
+    """Delete (the trials' own ablation, or `ablation`: dims null means the concept's, as the trials were
+    configured), evaluate and score each trial of a fitted stack."""
     config = fitted.plan[0][0]
     if ablation is not None:
+        if ablation.dims is None:
+            ablation = dataclasses.replace(ablation, dims=config.ablation.dims, layer=config.ablation.layer)
         config = dataclasses.replace(config, ablation=ablation)
     model, module = fitted.model, fitted.module
     ablated = deleted(model, config, fitted.data)

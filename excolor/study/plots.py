@@ -104,7 +104,7 @@ def pareto_figure(study: optuna.Study, x: int = 0, y: int = 1) -> plt.Figure:
     return fig
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save_figure(fig: plt.Figure, path: Path) -> Path:
     fig.set_size_inches(8, 5.5)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -123,18 +123,18 @@ def write_plots(study: optuna.Study, out: Path) -> list[Path]:
     complete = complete_trials(study)
     with quiet_optuna():
         if len(names) == 2:
-            written.append(_save(pareto_figure(study), out / "pareto_front.png"))
+            written.append(save_figure(pareto_figure(study), out / "pareto_front.png"))
         elif len(names) > 2:
-            written.append(_save(ovm.plot_pareto_front(study, target_names=names).figure, out / "pareto_front.png"))
+            written.append(save_figure(ovm.plot_pareto_front(study, target_names=names).figure, out / "pareto_front.png"))
         for i, name in enumerate(names):
             stem = f"{i}_{file_stem(name)}" if len(names) > 1 else file_stem(name)
             history = ovm.plot_optimization_history(study, target=lambda t, i=i: t.values[i],
                                                     target_name=axis_label(study, i))
             if spans_decades([t.values[i] for t in complete]):
                 history.set_yscale("log")
-            written.append(_save(history.figure, out / f"history_{stem}.png"))
+            written.append(save_figure(history.figure, out / f"history_{stem}.png"))
             if can_rank_params(study):
                 importances = ovm.plot_param_importances(study, target=importance_target(study, i),
                                                          target_name=axis_label(study, i))
-                written.append(_save(importances.figure, out / f"importances_{stem}.png"))
+                written.append(save_figure(importances.figure, out / f"importances_{stem}.png"))
     return written

@@ -80,7 +80,13 @@ def summary(study: optuna.Study) -> dict[str, Any]:
     best = best_trials(study)
     label = "pareto_front" if len(directions) > 1 else "best_trial"
     counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
-    return {"study": study.study_name, "objectives": dict(zip(names, directions)),
+    ordered = sorted(best, key=lambda t: t.number)
+    # the keys Hydra's Optuna sweeper writes, so tools made for its file read ours too
+    hydras = ({"name": "optuna", "solutions": [{"params": t.params, "values": list(t.values)} for t in ordered]}
+              if len(directions) > 1 else
+              {"name": "optuna", "best_params": ordered[0].params, "best_value": ordered[0].value} if ordered else
+              {"name": "optuna"})
+    return {**hydras, "study": study.study_name, "objectives": dict(zip(names, directions)),
             "trials": {k: v for k, v in counts.items() if v},
             label: [{"number": t.number, "values": dict(zip(names, t.values)), "params": t.params,
                      "output_dir": t.user_attrs.get(Attr.OUTPUT_DIR)} for t in sorted(best, key=lambda t: t.number)]}

@@ -44,9 +44,19 @@ def stored_settings(study: optuna.Study) -> dict[str, Any] | None:
 
 
 def differences(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
-    """`key: stored -> wanted` for each identity setting that differs."""
-    return [f"{key}: {stored.get(key)!r} -> {wanted.get(key)!r}" for key in IDENTITY
-            if key in stored and stored.get(key) != wanted.get(key)]
+    """`key: stored -> wanted` for each identity setting that differs (for the space: which keys)."""
+    changed = []
+    for key in IDENTITY:
+        old, new = stored.get(key), wanted.get(key)
+        if key not in stored or old == new:
+            continue
+        if key == "space" and isinstance(old, dict) and isinstance(new, dict):
+            parts = [f"+{k}" for k in new if k not in old] + [f"-{k}" for k in old if k not in new]
+            parts += [f"{k} changed" for k in old if k in new and old[k] != new[k]]
+            changed.append(f"space: {', '.join(parts)}")
+        else:
+            changed.append(f"{key}: {old!r} -> {new!r}")
+    return changed
 
 
 def keep_settings(study: optuna.Study, wanted: dict[str, Any], mix: bool) -> list[str]:

@@ -3,14 +3,18 @@ parameter importances per objective. Computed from the Optuna storage, so it is 
 in any storage, whichever workers ran it.
 
 Written by the sweeper at the end of a sweep with `logger=wandb`, and on demand by
-`excolor-report --storage URL --study NAME --wandb`. Each write is a new run named
-`<study>-study-<n trials>` in the study's group: the newest one is the current view. Finished per-trial
-runs are not rewritten (W&B cannot reopen an offline run): their Pareto flag lives in this run's table.
+`excolor-report --storage URL --study NAME --wandb`. One run per study: every write uses the run id
+`<study>-study` (resumed, not multiplied: `wandb sync` of a later write updates the same run). Its config
+and tags carry the settings the study was created with (experiment, concept, sweep preset, objectives,
+seeds, steps, sampler, search space, excolor's version: excolor/study/settings.py), so studies can be
+filtered and grouped in the W&B UI. Finished per-trial runs are not rewritten (W&B cannot reopen an offline
+run): their Pareto flag lives in this run's table.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Mapping
@@ -25,6 +29,7 @@ from excolor.run.tracking import SAMPLED_PREFIX, is_wandb, quiet_wandb, trial_ru
 from excolor.study import plots as study_plots
 from excolor.study.heldout import read_heldout, table_columns
 from excolor.study.records import front_numbers, objective_names, study_concept
+from excolor.study.settings import stored_settings
 from excolor.study.storage import shown_url
 
 log = logging.getLogger(__name__)
@@ -52,6 +57,22 @@ def default_run_spec() -> dict[str, Any]:
     spec = study_run_spec(node)
     assert spec is not None
     return spec
+
+
+def study_run_id(study: optuna.Study) -> str:
+    """The one W&B run id of a study's run (W&B ids allow no `/`, `\\`, `#`, `?`, `%` or `:`)."""
+    return re.sub(r"[/\\#?%:]", "_", f"{study.study_name}-study")
+
+
+def study_tags(name: str, settings: Mapping[str, Any]) -> list[str]:
+    """`study:NAME` and, where the study recorded them, its sweep, experiment, concept, sampler, step count,
+    seed count and excolor version: what one filters and groups studies by in the W&B UI."""
+    sampler = (settings.get("sampler") or {}).get("_target_", "")
+    tags = {"study": name, "sweep": settings.get("sweep"), "experiment": settings.get("experiment"),
+            "concept": settings.get("concept"), "sampler": sampler.rsplit(".", 1)[-1] or None,
+            "steps": settings.get("n_steps"), "seeds": len(settings["seeds"]) if settings.get("seeds") else None,
+            "excolor": settings.get("excolor")}
+    return [f"{key}:{value}"[:64] for key, value in tags.items() if value is not None]  # W&B: tags <= 64 chars
 
 
 def trial_rows(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
@@ -99,13 +120,14 @@ def write_study_run(study: optuna.Study, storage_url: str, out_dir: Path, spec: 
     trials = study.get_trials(deepcopy=False)
     names = objective_names(study)
     counts = {s.name: sum(t.state == s for t in trials) for s in TrialState if any(t.state == s for t in trials)}
-    config = {"study": study.study_name, "storage": shown_url(storage_url), "trials": counts,
+    stored = stored_settings(study) or {}
+    config = {**stored, "study": study.study_name, "storage": shown_url(storage_url), "trials": counts,
               "objectives": dict(zip(names, (d.name.lower() for d in study.directions))),
               "parameters": sorted({p for t in trials for p in t.params})}
     out_dir.mkdir(parents=True, exist_ok=True)
     run = wandb.init(project=spec.get("project"), entity=spec.get("entity"), mode=spec.get("mode"),
-                     dir=str(out_dir), group=study.study_name, job_type=STUDY_JOB_TYPE,
-                     name=f"{study.study_name}-study-{len(trials)}", tags=[f"study:{study.study_name}"],
+                     dir=str(out_dir), group=study.study_name, job_type=STUDY_JOB_TYPE, id=study_run_id(study),
+                     name=study_run_id(study), resume="allow", tags=study_tags(study.study_name, stored),
                      config=config, settings=settings or None)
     run_dir, failed = Path(run.dir).parent, True
     try:
