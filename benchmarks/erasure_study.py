@@ -105,9 +105,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     seeds = seeds_of(args.seeds)
-    results = [study(c, seeds) for c in args.concepts.split(",")]
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=1))
+    results = []
+    for concept in args.concepts.split(","):
+        started = time.perf_counter()
+        results.append(study(concept, seeds))
+        print(f"concept {concept}: done in {time.perf_counter() - started:.0f} s", flush=True)
+        if args.out:  # after each concept: a long study keeps what it has measured
+            args.out.write_text(json.dumps(results, indent=1))
     for r in results:
         print(f"\nconcept {r['concept']}, seeds {args.seeds}: median [min-max] over seeds")
         print("| run | " + " | ".join(COLUMNS) + " | failed seeds |\n|" + "---|" * (len(COLUMNS) + 2))
