@@ -17,7 +17,7 @@ from excolor.core.memory import colours_per_chunk
 from excolor.core.metrics import evaluate
 from excolor.core.model import ColorMLP
 from excolor.run.checks import compose_config
-from excolor.run.concept import concept_of
+from excolor.run.config import concept_of
 
 
 def main() -> None:

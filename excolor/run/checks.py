@@ -28,9 +28,9 @@ from excolor.core.metric_names import (
 from excolor.core.metrics import check_settings
 from excolor.core.regularizers import RegularizerConfig
 from excolor.errors import ConfigError
+from excolor.run.build import BUILTIN_REGULARIZERS, as_list, check_source, regularizer_schema
 from excolor.run.concept import apply_concept
 from excolor.run.config import CONF_DIR, ExcolorConfig, compose, group_options
-from excolor.run.plugins import BUILTIN_REGULARIZERS, as_list, check_source, regularizer_schema
 
 
 def compose_config(overrides: list[str]) -> "ExcolorConfig":
@@ -157,6 +157,13 @@ def check_ablation(typed: ExcolorConfig) -> None:
 def check_references(typed: ExcolorConfig) -> None:
     """Names one part of the config gives another: labels a regularizer weighs by, the accelerator."""
     for name, regularizer in typed.regularizers.items():
+        needed = getattr(regularizer, "label", None)  # a regularizer that reads one label's values (placement)
+        if isinstance(needed, str) and needed not in typed.labels.concepts:
+            raise ConfigError(
+                f"regularizers.{name}.label={needed} names no label of the run (its labels are "
+                f"{list(typed.labels.concepts)}); define it, e.g. labels.concepts.{needed}: {{source: likeness, "
+                "rgb: <the concept's colour>, scale: 1, power: 1, hard: false}, or use a preset that does "
+                "(experiment=ex2_9_1_placed)")
         unknown = sorted(set(regularizer.labels or {}) - set(typed.labels.concepts))
         if unknown:
             raise ConfigError(

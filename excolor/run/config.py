@@ -16,7 +16,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from excolor.core.ablation import AblationConfig
-from excolor.core.concepts import ConceptConfig, hex_name
+from excolor.core.concepts import Concept, ConceptConfig, hex_name
+from excolor.core.concepts import resolve as resolve_concept
 from excolor.core.data import DataConfig
 from excolor.core.labels import LabelsConfig
 from excolor.core.metric_names import DEFAULT_CONCEPT
@@ -24,6 +25,7 @@ from excolor.core.metrics import EvalSettings
 from excolor.core.model import ModelConfig
 from excolor.core.regularizers import SCHEMAS, RegularizerConfig
 from excolor.core.schedule import ScheduleConfig
+from excolor.errors import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 """The config groups, shipped inside the package (excolor/conf/)."""
@@ -138,6 +140,14 @@ class ExcolorConfig:
     seed: int = 0
     name: str = "excolor"
     plugins: list[str] = field(default_factory=list)  # import paths your own classes may come from: [mypkg.*]
+
+
+def concept_of(config: ExcolorConfig) -> Concept:
+    """The run's concept, resolved against its bottleneck (excolor/run/concept.py makes it explicit first)."""
+    try:
+        return resolve_concept(config.concept, config.model.k_bottleneck)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def schema_name(schema: type[RegularizerConfig]) -> str:

@@ -23,8 +23,7 @@ from excolor.core.regularizers import Regularizer
 from excolor.core.schedule import Dopesheet
 from excolor.run import outputs, plots
 from excolor.run.checks import check_config
-from excolor.run.concept import concept_of
-from excolor.run.config import ExcolorConfig
+from excolor.run.config import ExcolorConfig, concept_of
 from excolor.run.outcome import TrialOutcome
 from excolor.run.tracking import SweepTrial, build_logger, finish_logger, replay_history, sweep_identity
 from excolor.run.trials import TrialResult, build_regularizers, build_schedule, group_by_stack, run_trials

@@ -18,8 +18,7 @@ from excolor.core.model import ColorMLP
 from excolor.errors import ConfigError
 from excolor.run import outputs
 from excolor.run.checks import check_config
-from excolor.run.concept import concept_of
-from excolor.run.config import CONF_DIR, ExcolorConfig, compose, group_options, split_override
+from excolor.run.config import CONF_DIR, ExcolorConfig, compose, concept_of, group_options, split_override
 from excolor.run.outcome import Attr
 from excolor.run.trials import build_schedule, deleted, trained_steps
 

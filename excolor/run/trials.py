@@ -27,9 +27,8 @@ from excolor.core.regularizers import Context, Regularizer
 from excolor.core.schedule import Dopesheet, ScheduleError, load_schedule
 from excolor.core.training import ConceptDeletionModule, MemberSchedules, fit
 from excolor.errors import ConfigError
-from excolor.run.concept import concept_of
-from excolor.run.config import Aggregate, ExcolorConfig, group_options
-from excolor.run.plugins import built_regularizer
+from excolor.run.build import built_regularizer
+from excolor.run.config import Aggregate, ExcolorConfig, concept_of, group_options
 
 T = TypeVar("T")
 

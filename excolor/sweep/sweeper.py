@@ -30,7 +30,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from excolor.errors import BAD_INPUT_EXIT, ConfigError
 from excolor.run.build import TargetError, build
-from excolor.run.concept import concept_of, expand_poles
+from excolor.run.concept import expand_poles
+from excolor.run.config import concept_of
 from excolor.run.trials import build_schedule, trained_steps, trial_seeds
 from excolor.study.records import CONCEPT_ATTR, write_summary
 from excolor.study.settings import keep_settings, sweep_settings
