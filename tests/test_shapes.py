@@ -48,7 +48,7 @@ def test_sweep_shape_names_one_study_per_shape():
 
 
 def test_graded_objectives_and_sweep():
-    expected = {"collateral_mse": "minimize", "red_mse": "maximize", "similarity_r2": "maximize"}
+    expected = {"log10_collateral_mse": "minimize", "red_mse": "maximize", "similarity_r2": "maximize"}
     for overrides in (["objectives=graded"], ["sweep=graded"]):
         config = compose_config(["experiment=ex2_9_1", *overrides])
         assert {k: v.value for k, v in config.objectives.items()} == expected

@@ -16,7 +16,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from excolor.core import colors
-from excolor.core.labels import LabelsConfig, draw_labels, label_probabilities
+from excolor.core.labels import LabelsConfig, draw_labels, hard_labels, label_probabilities
 
 DATA_SEED_OFFSET = 0x5EED_DA7A
 """Data generators use seed ^ this, so data order and initialisation come from different streams."""
@@ -107,10 +107,11 @@ class ColorDataModule(L.LightningDataModule):
         for seed, labels in zip(self.seeds, self.labels):
             generator = torch.Generator().manual_seed(seed ^ DATA_SEED_OFFSET)
             indices = sample_indices(len(grid_rgb), weights, count, generator)
-            drawn = draw_labels(label_probabilities(grid_rgb, labels)[indices], labels.hard, generator)
+            hard = hard_labels(labels)
+            drawn = draw_labels(label_probabilities(grid_rgb, labels)[indices], hard, generator)
             shape = (self.n_steps, self.config.batch_size)
             all_indices.append(indices.to(torch.int32).view(shape))
-            all_labels.append(drawn.to(torch.float16 if not labels.hard else torch.bool).view(*shape, -1))
+            all_labels.append(drawn.to(torch.bool if all(hard) else torch.float16).view(*shape, -1))
         self.dataset = MemberBatches(grid_rgb, torch.stack(all_indices), torch.stack(all_labels))
 
     def train_dataloader(self) -> DataLoader:

@@ -39,7 +39,8 @@ class LabelSpec:
     source: Optional[str] = None
     scale: Optional[float] = None
     power: Optional[float] = None
-    rgb: Optional[list[float]] = None  # the colour a `likeness` label measures closeness to
+    rgb: Optional[list[float]] = None  # the colour a `likeness` label measures closeness to (null: the concept's)
+    hard: Optional[bool] = None  # null: as `labels.hard`; false: the probability itself (e.g. a similarity)
 
 
 @dataclass
@@ -102,9 +103,17 @@ def label_probabilities(rgb: Tensor, config: LabelsConfig) -> Tensor:
     return torch.stack(columns, dim=-1) if columns else rgb.new_zeros(rgb.shape[0], 0)
 
 
-def draw_labels(probabilities: Tensor, hard: bool, generator: torch.Generator) -> Tensor:
-    """Labels for gathered samples [..., L]: Bernoulli draws (hard) or the probabilities (soft)."""
-    if not hard:
+def hard_labels(config: LabelsConfig) -> list[bool]:
+    """Which labels are drawn (True) and which are their probability (False), in `config.concepts` order."""
+    return [config.hard if spec.hard is None else bool(spec.hard) for spec in config.concepts.values()]
+
+
+def draw_labels(probabilities: Tensor, hard: bool | list[bool], generator: torch.Generator) -> Tensor:
+    """Labels for gathered samples [..., L]: Bernoulli draws (hard) or the probabilities (soft), for all
+    labels or per label."""
+    flags = [hard] * probabilities.shape[-1] if isinstance(hard, bool) else list(hard)
+    if not any(flags):
         return probabilities
-    uniform = torch.rand(probabilities.shape, generator=generator)
-    return (uniform < probabilities).to(probabilities.dtype)
+    uniform = torch.rand(probabilities.shape, generator=generator)  # drawn for every label: the same stream
+    drawn = (uniform < probabilities).to(probabilities.dtype)
+    return drawn if all(flags) else torch.where(torch.tensor(flags), drawn, probabilities)

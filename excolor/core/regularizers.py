@@ -79,6 +79,17 @@ class AxisAlignedSubspaceConfig(RegularizerConfig):
     invert: bool = False
 
 
+@dataclass
+class PlacementConfig(RegularizerConfig):
+    """Every sample's cosine with the concept's axis pulled toward its similarity to the concept, raised to
+    `power`: (cos(z, a) - s ** power) ** 2, s read from the soft label `label` (labels.concepts.<label>,
+    e.g. source likeness with the concept's colour and hard false)."""
+
+    _target_: str = "excolor.core.regularizers.Placement"
+    label: str = "similarity"
+    power: float = 1.5
+
+
 @dataclass(frozen=True)
 class Context:
     """What a regularizer is built for, besides its own settings: the bottleneck it watches and the
@@ -261,6 +272,39 @@ class AxisAlignedSubspace(Regularizer):
         return (z[..., self.penalised] ** 2).sum(dim=-1)
 
 
-CLASSES: tuple[type[Regularizer], ...] = (Unitarity, Anchor, AngularAnchor, AntiAnchor, Separate, AxisAlignedSubspace)
+class Placement(Regularizer):
+    """Places every colour on the concept's axis by its similarity: the anchor pins the concept and the
+    anti-subspace term empties the axis of everything else, but neither says where orange or pink belong.
+    The deletion then damages each colour by how much of it lies on the axis: graded by similarity."""
+
+    Config = PlacementConfig
+
+    def __init__(self, config: PlacementConfig, context: Context) -> None:
+        super().__init__(config, context)
+        concept = context.needs_concept(type(self).__name__)
+        if len(concept.poles) != 1:
+            raise ValueError(f"Placement places colours along one axis; concept {concept.name!r} has "
+                             f"{len(concept.poles)} poles")
+        if config.power <= 0:
+            raise ValueError(f"power={config.power} must be > 0")
+        pole = concept.poles[0]
+        self.axis = _direction(context.k_bottleneck, pole.dim, pole.sign, None)
+        self.label, self.power = config.label, config.power
+
+    def loss(self, z: Tensor, similarity: Tensor) -> Tensor:
+        """Per-sample loss [M,B] for latents [M,B,K] of colours with these similarities [M,B]."""
+        cos = F.cosine_similarity(z, self.axis.expand_as(z), dim=-1)
+        return (cos - similarity.to(z.dtype).clamp(0.0, 1.0) ** self.power) ** 2
+
+    def per_sample(self, z: Tensor) -> Tensor:
+        """The loss of colours unlike the concept (similarity 0): off the axis."""
+        return self.loss(z, z.new_zeros(z.shape[:-1]))
+
+    def batch_loss(self, z: Tensor, labels: dict[str, Tensor]) -> Tensor:
+        return self.loss(z, labels[self.label]).mean(dim=-1)
+
+
+CLASSES: tuple[type[Regularizer], ...] = (Unitarity, Anchor, AngularAnchor, AntiAnchor, Separate, AxisAlignedSubspace,
+                                          Placement)
 SCHEMAS: dict[str, type[RegularizerConfig]] = {cls.Config._target_: cls.Config for cls in CLASSES}
 """Schema of each regularizer class, keyed by the `_target_` its YAML names."""

@@ -11,6 +11,7 @@ from excolor.core.concepts import Concept, ConceptConfig, PoleConfig
 from excolor.core.labels import LabelSpec
 from excolor.core.metric_names import CONCEPT_PLACEHOLDER
 from excolor.errors import ConfigError
+from excolor.run.config import concept_of
 
 POLE_PLACEHOLDER = "{pole}"
 """In a sweep parameter's key, stands for each pole of the concept in turn:
@@ -18,14 +19,6 @@ POLE_PLACEHOLDER = "{pole}"
 CONCEPT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 """A concept's name names metrics (`<name>_mse`), study names and label keys."""
 RESERVED_NAMES = ("concept",)  # `concept_mse` is every concept's shared metric name
-
-
-def concept_of(config) -> Concept:  # noqa: ANN001 (an ExcolorConfig: run/config.py imports nothing from here)
-    """The run's concept, resolved against its bottleneck."""
-    try:
-        return concepts.resolve(config.concept, config.model.k_bottleneck)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
 
 
 def apply_concept(config) -> Concept:  # noqa: ANN001
@@ -40,6 +33,9 @@ def apply_concept(config) -> Concept:  # noqa: ANN001
     config.concept = ConceptConfig(name=concept.name, rgb=None, poles={
         p.name: PoleConfig(rgb=list(p.rgb), source=p.source, dim=p.dim, sign=p.sign) for p in concept.poles})
     others = {k: v for k, v in config.labels.concepts.items() if k not in config.concept.poles and not unset(v)}
+    for spec in others.values():  # likeness with no colour: likeness to the concept (its first pole's colour)
+        if spec.source == concepts.LIKENESS and spec.rgb is None:
+            spec.rgb = list(concept.poles[0].rgb)
     config.labels.concepts = {**{p.name: pole_label(config.labels, p) for p in concept.poles}, **others}
     if config.ablation.dims is None:
         config.ablation.dims = concept.dims
@@ -61,7 +57,8 @@ def pole_label(labels, pole: concepts.Pole) -> LabelSpec:  # noqa: ANN001 (a Lab
     return LabelSpec(source=source,
                      scale=labels.poles.scale if given.scale is None else given.scale,
                      power=labels.poles.power if given.power is None else given.power,
-                     rgb=given.rgb if given.rgb is not None or source != concepts.LIKENESS else list(pole.rgb))
+                     rgb=given.rgb if given.rgb is not None or source != concepts.LIKENESS else list(pole.rgb),
+                     hard=given.hard)
 
 
 def expand_poles(params: list[str], concept: Concept) -> list[str]:
