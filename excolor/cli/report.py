@@ -23,7 +23,7 @@ from excolor.study.storage import check_database_file, open_storage, shown_url, 
 from excolor.study.table import cell_text, text_table
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser_of() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="excolor-report", description=__doc__.splitlines()[0])
     parser.add_argument("--storage", action="append", help=f"Optuna storage URL (default {DEFAULT_STORAGE}); once "
                         "for every --study, or once per --study in the same order")
@@ -38,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write <out>/report.html: interactive plots and the table, one file, works offline")
     parser.add_argument("--wandb", action="store_true", help="also log the study-level W&B run (under --out; "
                         "offline unless WANDB_MODE=online; upload with `wandb sync`)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser_of().parse_args(argv)
     try:
         problem = (f"--top {args.top} must be >= 1" if args.top is not None and args.top < 1 else None) or (
             missing_plotly() if args.html else None)
@@ -59,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         return BAD_INPUT_EXIT
     if len(studies) > 1:
         return compare(studies, urls, args)
-    [study], [url] = studies, urls
+    return report_one(studies[0], urls[0], args)
+
+
+def report_one(study: optuna.Study, url: str, args: argparse.Namespace) -> int:
+    """One study: its table, its plots (and page), its W&B study run and trials on request."""
     args.storage, args.study = url, study.study_name
     counts = {state.name: sum(t.state == state for t in study.trials) for state in TrialState}
     objectives = ", ".join(f"{n} ({d.name.lower()})" for n, d in zip(objective_names(study), study.directions))
