@@ -11,6 +11,7 @@ import optuna
 import pytest
 
 from excolor.cli import evaluate, report
+from excolor.errors import BAD_INPUT_EXIT
 from excolor.run import outputs
 from tests.conftest import FAST, run_cli, run_in_process
 
@@ -113,6 +114,31 @@ def test_single_run_bad_input(tmp_path, capfd, monkeypatch, override, words):
     monkeypatch.chdir(tmp_path)
     code, message = run_in_process([*FAST, *override, f"hydra.run.dir={tmp_path / 'o'}"], capfd, monkeypatch)
     check_rejected(code, message, words, tmp_path / "o")
+
+
+COMMAND_LINE = [  # class: the command line as users type it (Hydra's habits): typos refused, never ignored
+    (["regularizer.anchor.weight=1"], ["no key 'regularizer'", "did you mean 'regularizers'"]),
+    (["+regularizer.anchor.weight=1"], ["no key 'regularizer'", "did you mean 'regularizers'"]),
+    (["+model.k_botleneck=6"], ["model has no key 'k_botleneck'", "did you mean 'k_bottleneck'"]),
+    (["+trial.seed=[0,1]"], ["trial has no key 'seed'", "did you mean 'seeds'"]),
+    (["+regularizers.anchor.wieght=2"], ["regularizers.anchor has no key 'wieght'", "did you mean 'weight'"]),
+    (["regularizers.anchor.wieght=2"], ["regularizers.anchor has no key 'wieght'", "did you mean 'weight'"]),
+    (["+labels.concepts.red.scael=0.1"], ["labels.concepts.red has no key 'scael'", "did you mean 'scale'"]),
+    (["experiment=ex29"], ["no experiment option 'ex29'", "did you mean 'ex2_9'"]),
+    (["concept=reed"], ["no concept option 'reed'", "did you mean 'red'"]),
+    (["hydra.sweeper.direction=minimize"], ["hydra.sweeper.direction", "objectives="]),
+    (["schedule.n_steps=abc"], ["schedule.n_steps", "abc"]),  # Hydra's own errors exit 2 too
+    (["ablation.method=leaky"], ["ablation.method", "leaky", "mean_difference"]),
+    (["trial.seeds=[0,1"], ["trial.seeds=[0,1"]),  # the override grammar
+]
+
+
+@pytest.mark.parametrize("override, words", COMMAND_LINE, ids=[" ".join(o) for o, _ in COMMAND_LINE])
+def test_command_line_habits_are_refused_not_ignored(tmp_path, capfd, monkeypatch, override, words):
+    monkeypatch.chdir(tmp_path)
+    code, message = run_in_process([*FAST, *override, f"hydra.run.dir={tmp_path / 'o'}"], capfd, monkeypatch)
+    check_rejected(code, message, words, tmp_path / "o")
+    assert code == BAD_INPUT_EXIT and message.count("configuration error") == 1, message[-2000:]
 
 
 @pytest.mark.slow

@@ -61,6 +61,21 @@ def schema_tree(schema: type) -> dict[str, Any]:
     return tree
 
 
+def entry_schema(parts: list[str]) -> type | None:
+    """The schema of an entry in an open mapping whose entries are typed: a built-in regularizer option
+    (`regularizers.anchor` -> its YAML's schema) or a label (`labels.concepts.<name>` -> LabelSpec)."""
+    from excolor.core.labels import LabelSpec
+    from excolor.core.regularizers import SCHEMAS
+    from excolor.run.config import schema_name
+
+    if parts[:2] == ["labels", "concepts"] and len(parts) > 2:
+        return LabelSpec
+    if parts[:1] == ["regularizers"] and len(parts) > 1 and (CONF_DIR / "regularizers" / f"{parts[1]}.yaml").is_file():
+        text = (CONF_DIR / "regularizers" / f"{parts[1]}.yaml").read_text()
+        return next((s for s in SCHEMAS.values() if f"schema/{schema_name(s)}@" in text), None)
+    return None
+
+
 def schema_problem(argv: list[str]) -> str | None:
     """A `key=value` (also `+key`, `++key`) for a key the run's schema does not have: Hydra would answer a
     typo with `To append use +...`, and with the `+` the key would be added and silently ignored."""
@@ -77,6 +92,15 @@ def schema_problem(argv: list[str]) -> str | None:
         parts = key.split(".")
         for depth, part in enumerate(parts):
             if node is OPEN:
+                schema = entry_schema(parts[:depth + 1])
+                if schema is None or depth + 1 >= len(parts):
+                    break
+                node, part = schema_tree(schema), parts[depth + 1]
+                depth += 1
+                where = ".".join(parts[:depth])
+                if part not in node:
+                    return (f"{arg}: {where} has no key {part!r}{did_you_mean(part, sorted(node))}; its keys: "
+                            f"{', '.join(sorted(node))} (docs/configuration.md lists each one)")
                 break
             where = ".".join(parts[:depth]) or "the config"
             if not isinstance(node, dict):
