@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/excolor-train
 
+# Everything, slow tests included, one pytest worker per core (CI's 2 cores: about 10 minutes).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 # The loop after every change: everything but the tests marked slow (processes, whole sweeps), on every core.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check excolor tests benchmarks

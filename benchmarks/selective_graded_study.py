@@ -18,6 +18,11 @@ Hypotheses (each a config; sweep = three objectives, collateral in decades):
   placement       experiment=ex2_9_1_placed sweep=graded_placed   every colour's cosine with the red axis
                                                                   pulled toward its similarity ** power
   soft_placement  experiment=ex2_9_1_soft_placed sweep=graded_placed   both
+Second round, added after the first four sweeps were seen (same target, rule and budget):
+  placement_timed experiment=ex2_9_1_placed_timed sweep=graded_placed   placement on the anchor's schedule
+                                                                  (on from a third of the way, off before the
+                                                                  last phase) instead of on all the time
+A sweep whose study already holds its trials (same workdir) is read, not run again.
 Writes <workdir>/selective_graded.json after every step and the figure docs/img/selective_graded.png.
 """
 
@@ -41,6 +46,7 @@ HYPOTHESES = {
     "soft": ("ex2_9_1_soft", "graded"),
     "placement": ("ex2_9_1_placed", "graded_placed"),
     "soft_placement": ("ex2_9_1_soft_placed", "graded_placed"),
+    "placement_timed": ("ex2_9_1_placed_timed", "graded_placed"),
 }
 BASELINES = ("ex2_9_1", "ex2_9_1_tuned", "ex2_9_1_graded")
 R2_MIN = 0.85
@@ -73,12 +79,17 @@ def sweep(args: argparse.Namespace, name: str, seeds: list[int]) -> dict:
            "hydra/launcher=batched", f"hydra.sweeper.n_jobs={args.batch}", f"trial.seeds=[{','.join(map(str, seeds))}]",
            f"hydra.sweeper.n_trials={args.trials}", f"hydra.sweeper.sampler.seed={args.sampler_seed}",
            f"hydra.sweeper.storage='{storage}'", f"hydra.sweep.dir={args.workdir / name}"]
+    record = args.workdir / f"sweep-{name}.json"
+    if record.is_file():  # swept already: read it back (a second command would add trials to the study)
+        return json.loads(record.read_text())
     wall = run(cmd, args.workdir / f"sweep-{name}.log")
     study = optuna.load_study(study_name=f"{preset}-{experiment}", storage=storage)
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    return {"experiment": experiment, "sweep": preset, "command": " ".join(cmd), "wall_s": wall,
-            "n_trials": len(study.trials), "trials": [{"number": t.number, "params": t.params, **trial_metrics(t)}
-                                                      for t in complete]}
+    result = {"experiment": experiment, "sweep": preset, "command": " ".join(cmd), "wall_s": wall,
+              "n_trials": len(study.trials), "trials": [{"number": t.number, "params": t.params, **trial_metrics(t)}
+                                                        for t in complete]}
+    record.write_text(json.dumps(result))
+    return result
 
 
 def overrides_of(result: dict, number: int) -> list[str]:
