@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import optuna
 from optuna.trial import TrialState
@@ -44,13 +45,13 @@ def parser_of() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser_of().parse_args(argv)
     try:
+        urls = storages_of(args.storage or [DEFAULT_STORAGE], args.study or [])
+        for url in dict.fromkeys(urls):  # a missing file first: the command would otherwise create one
+            check_database_file(url, create=False, key="--storage")
         problem = (f"--top {args.top} must be >= 1" if args.top is not None and args.top < 1 else None) or (
             missing_plotly() if args.html else None)
         if problem:
             raise ConfigError(problem)
-        urls = storages_of(args.storage or [DEFAULT_STORAGE], args.study or [])
-        for url in dict.fromkeys(urls):
-            check_database_file(url, create=False, key="--storage")
         if not args.study:
             storage = open_storage(urls[0], create=False, key="--storage")
             for name, n_trials in study_names(storage, urls[0]).items():
@@ -76,13 +77,13 @@ def report_one(study: optuna.Study, url: str, args: argparse.Namespace) -> int:
     print(text_table(study, args.top))
     if counts["COMPLETE"]:
         out = args.out or Path("multirun") / f"report-{args.study}"
-        try:
-            for path in write_plots(study, out):
-                print(f"wrote {path}")
+
+        def files() -> Iterator[Path]:
+            yield from write_plots(study, out)
             if args.html:
-                print(f"wrote {write_page(study, args.storage, out)}")
-        except OSError as error:
-            print(f"excolor-report: cannot write plots to --out {out}: {error.strerror or error}", file=sys.stderr)
+                yield write_page(study, url, out)
+
+        if written(out, files()):
             return BAD_INPUT_EXIT
     else:
         print("no complete trial yet: no plots written")
@@ -91,6 +92,17 @@ def report_one(study: optuna.Study, url: str, args: argparse.Namespace) -> int:
 
         return report_to_wandb(study, args.storage, args.out or Path("multirun") / f"report-{args.study}")
     return write_trials(args.trials_out, [Compared(study.study_name, study)])
+
+
+def written(out: Path, files: Iterator[Path]) -> bool:
+    """Say each file as it is written; False, or True (said once) when `out` cannot be written: the user's."""
+    try:
+        for path in files:
+            print(f"wrote {path}")
+    except OSError as error:
+        print(f"excolor-report: cannot write plots to --out {out}: {error.strerror or error}", file=sys.stderr)
+        return True
+    return False
 
 
 def storages_of(storages: list[str], studies: list[str]) -> list[str]:
@@ -133,13 +145,14 @@ def compare(studies: list[optuna.Study], urls: list[str], args: argparse.Namespa
     for c in compared:
         print(f"\n{c.label}\n{text_table(c.study, args.top)}")
     out = args.out or Path("multirun") / ("compare-" + "-vs-".join(s.study_name for s in studies))
-    try:
+
+    def files() -> Iterator[Path]:
         out.mkdir(parents=True, exist_ok=True)
-        print(f"wrote {save_figure(overlay_figure(compared), out / OVERLAY_FILE)}")
+        yield save_figure(overlay_figure(compared), out / OVERLAY_FILE)
         if args.html:
-            print(f"wrote {write_compare_page(compared, header, rows, urls, out)}")
-    except OSError as error:
-        print(f"excolor-report: cannot write plots to --out {out}: {error.strerror or error}", file=sys.stderr)
+            yield write_compare_page(compared, header, rows, urls, out)
+
+    if written(out, files()):
         return BAD_INPUT_EXIT
     code = write_trials(args.trials_out, compared)
     if args.wandb:
