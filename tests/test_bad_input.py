@@ -96,6 +96,12 @@ SINGLE_RUN = [  # (overrides, words the message must contain)
     (["name=../../escaped"], ["name='../../escaped'", "no '/'"]),
     (["name=a/b"], ["name='a/b'"]),
     (["name=.hidden"], ["name='.hidden'", "leading '.'"]),
+    (["experiment=ex2_9_1_tuned", "regularizers=[separate,anchor]"],                  # a preset's weight, unselected
+     ["regularizers.anti_subspace is set", "not among the selected", "regularizers=[separate,anchor,anti_subspace]"]),
+    (["plugins=[nopkg.*]", "+regularizers.mine._target_=nopkg.Mine"],                 # a plug-in that does not import
+     ["regularizers.mine._target_", "No module named 'nopkg'"]),
+    (["plugins=[nopkg.*]", "concept.poles.red.source=nopkg.f"],                     # blamed where it was set
+     ["concept.poles.red.source", "No module named 'nopkg'"]),
 ]
 
 

@@ -19,6 +19,7 @@ score [N] in [0,1]; P(label) = scale * score ** power.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -42,7 +43,13 @@ def resolve(target: str, patterns: Sequence[str]) -> Any:
     """The object a `_target_` path names, once the allow-list admits it."""
     if not allowed(target, patterns):
         raise TargetError(f"_target_={target!r} is not allowed here; allowed: {', '.join(patterns)}")
-    return get_method(target)
+    hydra_log = logging.getLogger("hydra.utils")
+    level = hydra_log.level
+    hydra_log.setLevel(logging.CRITICAL)  # get_method logs its error before raising it: the caller says it once
+    try:
+        return get_method(target)
+    finally:
+        hydra_log.setLevel(level)
 
 
 def build(spec: Mapping[str, Any], patterns: Sequence[str], **extra: Any) -> Any:
@@ -62,8 +69,12 @@ PLUGINS_KEY = "plugins"
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+    """The error's type and first line; a first line that only introduces its cause (ends in `:`) with it."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    head = " ".join(lines[:2]) if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    return f"{type(error).__name__}: {head}"
 
 
 def _refuse(key: str, target: str, plugins: Sequence[str], why: str) -> ConfigError:

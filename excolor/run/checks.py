@@ -67,7 +67,13 @@ def typed_regularizers(cfg: DictConfig, plugins: list[str]) -> dict[str, Regular
     keys and types at composition); a run's saved config, or a plug-in's YAML, is typed here.
     """
     typed: dict[str, RegularizerConfig] = {}
+    selected = [n for n, node in cfg.regularizers.items() if isinstance(node, DictConfig) and node.get("_target_")]
     for name, node in cfg.regularizers.items():
+        if isinstance(node, DictConfig) and not node.get("_target_") and name in group_options("regularizers"):
+            raise ConfigError(f"regularizers.{name} is set ({', '.join(map(str, node))}) but {name} is not among the "
+                              f"selected regularizers ({', '.join(selected)}): a preset (experiment=...) may set its "
+                              f"weight; select it too (regularizers=[{','.join([*selected, name])}]) or drop the "
+                              "setting")
         if not isinstance(node, DictConfig) or not node.get("_target_"):
             raise ConfigError(f"regularizers.{name} has no _target_: it must name a regularizer class, e.g. "
                               f"{BUILTIN_REGULARIZERS[0]}")
@@ -112,10 +118,12 @@ def check_config(cfg: DictConfig) -> ExcolorConfig:
         check_run_name(typed.name)
     except DomainError as error:
         raise ConfigError(str(error)) from None
+    given = {name: spec.source for name, spec in typed.labels.concepts.items()}  # before the poles fill them in
     concept = apply_concept(typed)
     for name, spec in typed.labels.concepts.items():
-        if spec.source is not None:
-            check_source(spec, typed.plugins, f"labels.concepts.{name}.source")
+        if spec.source is not None:  # blame the key the source came from: the label's own, or its pole's
+            where = "labels.concepts" if given.get(name) is not None or name not in typed.concept.poles else "concept.poles"
+            check_source(spec, typed.plugins, f"{where}.{name}.source")
     check_references(typed)
     check_resources(typed)
     for check in (lambda: check_data(typed.data), lambda: check_labels(typed.labels),
