@@ -142,7 +142,6 @@ def figure(record: dict) -> Path:
     limit = record["heldout"]["ex2_9_1"]["metrics"]["collateral_mse"] / 10
     ax.set_xscale("log")
     left = ax.get_xlim()[0]
-    ax.axvspan(left, limit, ymin=0, ymax=1, color="none")
     ax.fill_between([left, limit], R2_MIN, 1.0, color="tab:green", alpha=0.15,
                     label=f"target: collateral <= ex2_9_1/10 ({limit:.1e}), R² >= {R2_MIN}")
     ax.set_xlim(left, None)

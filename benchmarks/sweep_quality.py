@@ -43,6 +43,7 @@ from optuna.trial import FrozenTrial, TrialState
 from shape_study import run  # beside this file (run as a script): one way to run a CLI step
 
 from excolor.run.outcome import Attr
+from excolor.study.compare import hypervolume
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT = "ex2_9_1"
@@ -59,14 +60,7 @@ RACE = "+race"
 
 def hypervolume_2d(points: list[tuple[float, float]], reference: tuple[float, float] = REFERENCE) -> float:
     """Area dominated by points (x minimised, y maximised) and bounded by the reference point."""
-    ref_x, ref_y = reference
-    inside = sorted((x, y) for x, y in points if x < ref_x and y > ref_y)
-    area, best_y = 0.0, ref_y
-    for x, y in inside:  # left to right: each point that raises the staircase adds one rectangle
-        if y > best_y:
-            area += (ref_x - x) * (y - best_y)
-            best_y = y
-    return area
+    return hypervolume([[x, -y] for x, y in points], [reference[0], -reference[1]])
 
 
 def normalised(trial: FrozenTrial) -> np.ndarray:

@@ -69,14 +69,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def report_one(study: optuna.Study, url: str, args: argparse.Namespace) -> int:
     """One study: its table, its plots (and page), its W&B study run and trials on request."""
-    args.storage, args.study = url, study.study_name
+    name = study.study_name
+    out = args.out or Path("multirun") / f"report-{name}"
     counts = {state.name: sum(t.state == state for t in study.trials) for state in TrialState}
     objectives = ", ".join(f"{n} ({d.name.lower()})" for n, d in zip(objective_names(study), study.directions))
-    print(f"study {args.study}: objectives {objectives}; "
+    print(f"study {name}: objectives {objectives}; "
           + ", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n))
     print(text_table(study, args.top))
     if counts["COMPLETE"]:
-        out = args.out or Path("multirun") / f"report-{args.study}"
 
         def files() -> Iterator[Path]:
             yield from write_plots(study, out)
@@ -90,8 +90,8 @@ def report_one(study: optuna.Study, url: str, args: argparse.Namespace) -> int:
     if args.wandb:
         from excolor.study.wandb_run import report_to_wandb
 
-        return report_to_wandb(study, args.storage, args.out or Path("multirun") / f"report-{args.study}")
-    return write_trials(args.trials_out, [Compared(study.study_name, study)])
+        return report_to_wandb(study, url, out)
+    return write_trials(args.trials_out, [Compared(name, study)])
 
 
 def written(out: Path, files: Iterator[Path]) -> bool:

@@ -68,9 +68,9 @@ def entry_schema(parts: list[str]) -> type | None:
     from excolor.core.regularizers import SCHEMAS
     from excolor.run.config import schema_name
 
-    if parts[:2] == ["labels", "concepts"] and len(parts) > 2:
+    if parts[:2] == ["labels", "concepts"] and len(parts) == 3:
         return LabelSpec
-    if parts[:1] == ["regularizers"] and len(parts) > 1 and (CONF_DIR / "regularizers" / f"{parts[1]}.yaml").is_file():
+    if parts[:1] == ["regularizers"] and len(parts) == 2 and (CONF_DIR / "regularizers" / f"{parts[1]}.yaml").is_file():
         text = (CONF_DIR / "regularizers" / f"{parts[1]}.yaml").read_text()
         return next((s for s in SCHEMAS.values() if f"schema/{schema_name(s)}@" in text), None)
     return None
@@ -88,27 +88,30 @@ def schema_problem(argv: list[str]) -> str | None:
             continue
         if "." not in key and (CONF_DIR / key).is_dir():
             continue  # a group choice (group_override_problem)
-        node: Any = tree
-        parts = key.split(".")
-        for depth, part in enumerate(parts):
-            if node is OPEN:
-                schema = entry_schema(parts[:depth + 1])
-                if schema is None or depth + 1 >= len(parts):
-                    break
-                node, part = schema_tree(schema), parts[depth + 1]
-                depth += 1
-                where = ".".join(parts[:depth])
-                if part not in node:
-                    return (f"{arg}: {where} has no key {part!r}{did_you_mean(part, sorted(node))}; its keys: "
-                            f"{', '.join(sorted(node))} (docs/configuration.md lists each one)")
-                break
-            where = ".".join(parts[:depth]) or "the config"
-            if not isinstance(node, dict):
-                return f"{arg}: {where} is a value, not a section with keys (excolor-train --cfg job prints the config)"
-            if part not in node:
-                return (f"{arg}: {where} has no key {part!r}{did_you_mean(part, sorted(node))}; its keys: "
-                        f"{', '.join(sorted(node))} (excolor-train --cfg job prints the whole config)")
-            node = node[part]
+        problem = key_problem(arg, key.split("."), tree)
+        if problem:
+            return problem
+    return None
+
+
+def key_problem(arg: str, parts: list[str], tree: dict[str, Any]) -> str | None:
+    """Walk `parts` down the schema tree; an entry of a free mapping is checked against its own schema where
+    it has one (`regularizers.anchor`, `labels.concepts.red`), else anything below it goes."""
+    node: Any = tree
+    for depth, part in enumerate(parts):
+        if node is OPEN:
+            schema = entry_schema(parts[:depth + 1])
+            if schema is None:
+                return None
+            node = schema_tree(schema)
+            continue
+        where = ".".join(parts[:depth]) or "the config"
+        if not isinstance(node, dict):
+            return f"{arg}: {where} is a value, not a section with keys (excolor-train --cfg job prints the config)"
+        if part not in node:
+            return (f"{arg}: {where} has no key {part!r}{did_you_mean(part, sorted(node))}; its keys: "
+                    f"{', '.join(sorted(node))} (excolor-train --cfg job prints the whole config)")
+        node = node[part]
     return None
 
 

@@ -243,7 +243,7 @@ def score(fitted: Fitted, ablation: AblationConfig | None = None) -> list[TrialR
     config = fitted.plan[0][0]
     if ablation is not None:
         if ablation.dims is None:
-            ablation = dataclasses.replace(ablation, dims=config.ablation.dims, layer=config.ablation.layer)
+            ablation = dataclasses.replace(ablation, dims=config.ablation.dims)
         config = dataclasses.replace(config, ablation=ablation)
     model, module = fitted.model, fitted.module
     ablated = deleted(model, config, fitted.data)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from excolor.core.metric_names import CONCEPT, concept_metric
@@ -157,6 +156,3 @@ def overlay_figure(studies: list[Compared], x: int = 0, y: int = 1):  # noqa: AN
     ax.legend(loc="best", fontsize=8)
     return fig
 
-
-def directions_of(study: optuna.Study) -> list[str]:
-    return ["maximize" if d == StudyDirection.MAXIMIZE else "minimize" for d in study.directions]
